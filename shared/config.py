@@ -1,0 +1,81 @@
+"""Configuration read from the environment, parsed and validated once.
+
+| Variable                         | Default                                   | Meaning                                  |
+|----------------------------------|-------------------------------------------|------------------------------------------|
+| ``DATABASE_URL``                 | ``postgresql://shop:shop@localhost/shop`` | plain ``postgresql://`` URL              |
+| ``SHOP_DB_POOL_SIZE``            | ``5``                                     | connections kept open per process        |
+| ``SHOP_DB_MAX_OVERFLOW``         | ``10``                                    | extra connections allowed under load     |
+| ``CORS_ORIGINS``                 | empty (no cross-origin access)            | comma-separated list of allowed origins  |
+| ``LOG_LEVEL``                    | ``INFO``                                  | standard :mod:`logging` level name       |
+| ``SHOP_TOKEN_TTL_SECONDS``       | ``86400``                                 | lifetime of an access token, seconds     |
+| ``SHOP_OUTBOX_RELAY_SECONDS``    | ``30``                                    | how often unsent outbox rows are retried |
+| ``SHOP_ADMIN_EMAIL`` / ``_PASSWORD`` | unset                                 | admin account created by the seed        |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import URL, make_url
+
+DEFAULT_DATABASE_URL = "postgresql://shop:shop@localhost:5432/shop"
+
+
+class ConfigError(ValueError):
+    """An environment variable is present but cannot be used."""
+
+
+def _int(name: str, default: int, *, minimum: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; build one with :meth:`from_env`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    pool_size: int = 5
+    max_overflow: int = 10
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    token_ttl_seconds: int = 86400
+    outbox_relay_seconds: int = 30
+    admin_email: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the variables in the module docstring; raises :class:`ConfigError` on bad values."""
+        url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        if make_url(url).get_backend_name() != "postgresql":
+            raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
+        origins = tuple(o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            database_url=url,
+            pool_size=_int("SHOP_DB_POOL_SIZE", 5, minimum=1),
+            max_overflow=_int("SHOP_DB_MAX_OVERFLOW", 10, minimum=0),
+            cors_origins=origins,
+            log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+            token_ttl_seconds=_int("SHOP_TOKEN_TTL_SECONDS", 86400, minimum=1),
+            outbox_relay_seconds=_int("SHOP_OUTBOX_RELAY_SECONDS", 30, minimum=1),
+            admin_email=os.environ.get("SHOP_ADMIN_EMAIL") or None,
+            admin_password=os.environ.get("SHOP_ADMIN_PASSWORD") or None,
+        )
+
+    def url_for_driver(self, driver: str) -> URL:
+        """The database URL with the given SQLAlchemy driver, e.g. ``"asyncpg"`` or ``"psycopg"``.
+
+        ``DATABASE_URL`` stays a plain ``postgresql://`` URL (what ``psql`` and Docker images use); each
+        app picks its own driver here.
+        """
+        return make_url(self.database_url).set(drivername=f"postgresql+{driver}")

@@ -1,0 +1,82 @@
+"""Idempotency keys for ``POST /api/v1/orders``.
+
+Semantics follow Stripe's API and the IETF draft "The Idempotency-Key HTTP Header Field"
+(draft-ietf-httpapi-idempotency-key-header): the header value is a Structured Field string (RFC 8941 §3.3.3),
+so ``"abc"`` (quoted) and Stripe-style bare ``abc`` name the same key. A retry with the same key and the same
+body replays the first 201 response; the same key with a different body is refused; keys live 24 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from shared.domain import DomainError
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+KEY_TTL = timedelta(hours=24)
+
+
+class InvalidIdempotencyKey(DomainError):
+    """The header is empty, too long, or not printable ASCII."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The key was already used by this user with a different request body."""
+
+
+class IdempotencyKeyInUse(DomainError):
+    """A request with this key is still being processed; retry later."""
+
+
+def parse_idempotency_key(raw: str) -> str:
+    """Return the key named by a raw header value, unquoting a Structured Field string.
+
+    Accepts ``abc`` and ``"abc"`` (with ``\\"`` and ``\\\\`` escapes) alike. The key must be 1..255 printable
+    ASCII characters. Raises :class:`InvalidIdempotencyKey` otherwise.
+    """
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = _unquote_sf_string(value[1:-1])
+    if not 1 <= len(value) <= MAX_KEY_LENGTH:
+        raise InvalidIdempotencyKey(f"must be 1..{MAX_KEY_LENGTH} characters")
+    if not all(" " <= ch <= "~" for ch in value):
+        raise InvalidIdempotencyKey("must be printable ASCII")
+    return value
+
+
+def _unquote_sf_string(inner: str) -> str:
+    out = []
+    chars = iter(inner)
+    for ch in chars:
+        if ch == "\\":
+            escaped = next(chars, "")
+            if escaped not in ('"', "\\"):
+                raise InvalidIdempotencyKey("has an invalid escape in a quoted string")
+            out.append(escaped)
+        elif ch == '"':
+            raise InvalidIdempotencyKey("has an unescaped quote in a quoted string")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def request_fingerprint(body: Any) -> str:
+    """SHA-256 hex digest of the parsed JSON body in canonical form (sorted keys, no whitespace).
+
+    Two bodies that differ only in key order or formatting have the same fingerprint.
+    """
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def advisory_lock_key(key: str) -> int:
+    """A signed 32-bit number naming ``key`` for ``pg_try_advisory_xact_lock(user_id, n)``.
+
+    A collision between two keys of the same user only makes one of them answer 409 "in use" while the
+    other is in flight, which a client retries.
+    """
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)

@@ -1,0 +1,204 @@
+"""SQLAlchemy 2.x declarative models: the one schema both apps read and write.
+
+Integrity lives in the database as well as in code: ``CHECK`` constraints keep stock and quantities in range,
+unique indexes keep emails (case-insensitively), SKUs and idempotency keys unique, and foreign keys keep
+orders attached to users and products. The Alembic revisions in ``shared/migrations`` create exactly this
+schema (``alembic check`` reports no difference).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.domain import CURRENCY, OrderStatus
+
+# Deterministic constraint names, so migrations can refer to them (and drop them) by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base: timezone-aware timestamps and the naming convention above."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def _primary_key() -> Mapped[int]:
+    return mapped_column(Identity(), primary_key=True)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class User(Base):
+    """An account. ``email`` is unique case-insensitively; ``password_hash`` is an argon2id PHC string."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = _primary_key()
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(server_default=text("false"))
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+
+class AuthToken(Base):
+    """An issued bearer token, stored only as the SHA-256 hex digest of the opaque token."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = _primary_key()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class Product(Base):
+    """A catalog entry. ``price_cents`` is in minor units of ``currency``; ``stock`` never goes negative."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = _primary_key()
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    price_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), server_default=CURRENCY)
+    stock: Mapped[int]
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_non_negative"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+        # trigram index: makes the catalog's case-insensitive substring search (ILIKE '%q%') indexable
+        Index("ix_products_name_trgm", name, postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+    )
+
+
+class Order(Base):
+    """A placed order. ``total_cents`` is the sum of its line items; ``status`` follows :class:`OrderStatus`."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = _primary_key()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), server_default=OrderStatus.PENDING.value)
+    total_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), server_default=CURRENCY)
+    created_at: Mapped[datetime] = _created_at()
+    confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", order_by="OrderItem.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'cancelled')", name="status_known"),
+        CheckConstraint("total_cents >= 0", name="total_non_negative"),
+        # "my orders, newest first" is an index scan
+        Index("ix_orders_user_id_created_at", "user_id", text("created_at DESC"), text("id DESC")),
+    )
+
+
+class OrderItem(Base):
+    """A line item: the product's SKU, name and price copied at order time, times a quantity."""
+
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = _primary_key()
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    unit_price_cents: Mapped[int]
+    quantity: Mapped[int]
+    line_total_cents: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_cents >= 0", name="unit_price_non_negative"),
+        CheckConstraint("line_total_cents = unit_price_cents * quantity", name="line_total_matches"),
+    )
+
+
+class IdempotencyKey(Base):
+    """A completed ``POST /orders`` remembered under the client's ``Idempotency-Key`` for replay.
+
+    Only successful responses are stored (in the same transaction as the order they describe), so a row
+    exists exactly when its order does. ``request_fingerprint`` is the SHA-256 hex digest of the
+    canonical request body.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = _primary_key()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+
+class OutboxMessage(Base):
+    """A message to send after its transaction commits (transactional outbox).
+
+    Written in the same transaction as the order, so a confirmation can be late but never lost;
+    ``sent_at`` is set once it has been delivered.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = _primary_key()
+    topic: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created_at()
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "topic"),
+        # the relay's "what is still unsent?" query reads only this small partial index
+        Index("ix_outbox_unsent", "created_at", postgresql_where=text("sent_at IS NULL")),
+    )

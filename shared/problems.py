@@ -1,0 +1,90 @@
+"""RFC 9457 problem details: the error vocabulary both apps speak.
+
+A problem document is ``{"type", "title", "status", "detail"}`` plus extension members, served as
+``application/problem+json``. ``type`` is ``about:blank`` for plain HTTP errors (RFC 9457 §4.2.1; ``title`` is
+then the HTTP reason phrase) and ``https://shop.example/problems/<slug>`` for the shop's own problems. HTTP
+statuses appear here and in each app's ``errors.py``, never in services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from shared import domain
+from shared import idempotency as idem
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://shop.example/problems/"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem document; :meth:`to_dict` gives the JSON body."""
+
+    status: int
+    title: str
+    detail: str
+    type: str = "about:blank"
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extensions,
+        }
+
+
+def http_problem(status: int, detail: str | None = None) -> Problem:
+    """A plain HTTP error (``type`` ``about:blank``), e.g. 404, 405, 415 or 500."""
+    phrase = HTTPStatus(status).phrase
+    return Problem(status=status, title=phrase, detail=detail or phrase + ".")
+
+
+def validation_problem(errors: list[dict[str, str]]) -> Problem:
+    """422 ``validation-error``; ``errors`` holds ``{"pointer"|"parameter"|"header": ..., "detail": ...}``.
+
+    ``pointer`` is an RFC 6901 JSON Pointer into the request body (``/items/0/quantity``; ``""`` is the
+    whole body), ``parameter`` names a query parameter and ``header`` a request header.
+    """
+    return Problem(
+        status=422,
+        type=TYPE_BASE + "validation-error",
+        title="Your request is not valid.",
+        detail="The request has invalid members; see errors.",
+        extensions={"errors": errors},
+    )
+
+
+# domain exception -> (status, slug, title)
+_DOMAIN: dict[type[domain.DomainError], tuple[int, str, str]] = {
+    domain.EmailTaken: (409, "email-taken", "Email already registered."),
+    domain.SkuTaken: (409, "sku-taken", "SKU already exists."),
+    domain.UnknownProduct: (422, "unknown-product", "Unknown product."),
+    domain.InsufficientStock: (409, "insufficient-stock", "Not enough stock."),
+    domain.OrderNotCancellable: (409, "order-not-cancellable", "Order cannot be cancelled."),
+    idem.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused."),
+    idem.IdempotencyKeyInUse: (409, "idempotency-key-in-use", "Idempotency key in use."),
+}
+
+
+def domain_problem(exc: domain.DomainError) -> Problem:
+    """The problem document for a domain exception (see the table above)."""
+    if isinstance(exc, idem.InvalidIdempotencyKey):
+        return validation_problem([{"header": idem.HEADER, "detail": f"Idempotency-Key {exc}."}])
+    status, slug, title = _DOMAIN[type(exc)]
+    extensions: dict[str, Any] = {}
+    if isinstance(exc, domain.InsufficientStock):
+        extensions = {
+            "product_id": exc.product_id,
+            "requested": exc.requested,
+            "available": exc.available,
+        }
+    elif isinstance(exc, domain.UnknownProduct):
+        extensions = {"product_id": exc.product_id}
+    detail = str(exc) or title
+    return Problem(status=status, type=TYPE_BASE + slug, title=title, detail=detail, extensions=extensions)
