@@ -1,15 +1,13 @@
 """Configuration read from the environment, parsed and validated once.
 
-| Variable                         | Default                                   | Meaning                                  |
-|----------------------------------|-------------------------------------------|------------------------------------------|
-| ``DATABASE_URL``                 | ``postgresql://shop:shop@localhost/shop`` | plain ``postgresql://`` URL              |
-| ``SHOP_DB_POOL_SIZE``            | ``5``                                     | connections kept open per process        |
-| ``SHOP_DB_MAX_OVERFLOW``         | ``10``                                    | extra connections allowed under load     |
-| ``CORS_ORIGINS``                 | empty (no cross-origin access)            | comma-separated list of allowed origins  |
-| ``LOG_LEVEL``                    | ``INFO``                                  | standard :mod:`logging` level name       |
-| ``SHOP_TOKEN_TTL_SECONDS``       | ``86400``                                 | lifetime of an access token, seconds     |
-| ``SHOP_OUTBOX_RELAY_SECONDS``    | ``30``                                    | how often unsent outbox rows are retried |
-| ``SHOP_ADMIN_EMAIL`` / ``_PASSWORD`` | unset                                 | admin account created by the seed        |
+- ``DATABASE_URL``: a plain ``postgresql://`` URL (default ``postgresql://shop:shop@localhost:5432/shop``)
+- ``SHOP_DB_POOL_SIZE`` (5) and ``SHOP_DB_MAX_OVERFLOW`` (10): connections kept open, and extra ones
+  allowed under load, per process
+- ``CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (default: none)
+- ``LOG_LEVEL``: a :mod:`logging` level name (default ``INFO``)
+- ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
+- ``SHOP_OUTBOX_RELAY_SECONDS``: how often unsent outbox rows are retried, in seconds (default 30)
+- ``SHOP_ADMIN_EMAIL`` and ``SHOP_ADMIN_PASSWORD``: the admin account the seed creates
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 CURRENCY = "USD"
 
@@ -33,6 +34,10 @@ PAGE_LIMIT_MAX = 100
 
 class DomainError(Exception):
     """Base of every rule violation the API reports as a problem document."""
+
+
+class NotFound(DomainError):
+    """The resource does not exist, or is not the caller's to see (no existence leak)."""
 
 
 class EmailTaken(DomainError):
@@ -95,15 +100,19 @@ def ensure_cancellable(current: str) -> None:
         raise OrderNotCancellable(current)
 
 
-@dataclass(frozen=True)
-class StockedProduct:
-    """What pricing needs to know about a product, read (and row-locked) by the caller."""
+class StockedProduct(Protocol):
+    """What pricing needs to know about a product (a ``shared.models.Product`` row, locked by the caller)."""
 
-    id: int
-    sku: str
-    name: str
-    price_cents: int
-    stock: int
+    @property
+    def id(self) -> int: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def price_cents(self) -> int: ...
+    @property
+    def stock(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -121,9 +130,7 @@ class PricedLine:
         return self.unit_price_cents * self.quantity
 
 
-def price_order(
-    lines: Sequence[tuple[int, int]], products: Mapping[int, StockedProduct]
-) -> list[PricedLine]:
+def price_order(lines: Sequence[tuple[int, int]], products: Mapping[int, StockedProduct]) -> list[PricedLine]:
     """Price ``lines`` of ``(product_id, quantity)`` against locked catalog rows, in the client's order.
 
     Prices always come from ``products``, never from the client. Checks every line before returning, so a
@@ -138,9 +145,7 @@ def price_order(
         product = products[product_id]
         if quantity > product.stock:
             raise InsufficientStock(product_id, quantity, product.stock)
-        priced.append(
-            PricedLine(product.id, product.sku, product.name, product.price_cents, quantity)
-        )
+        priced.append(PricedLine(product.id, product.sku, product.name, product.price_cents, quantity))
     return priced
 
 

@@ -28,8 +28,9 @@ class LoggingMailer:
         log.info("mail to=%s subject=%r", message["To"], message["Subject"])
 
 
-def confirmation_payload(*, order_id: int, email: str, full_name: str, total_cents: int,
-                         currency: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def confirmation_payload(
+    *, order_id: int, email: str, full_name: str, total_cents: int, currency: str, lines: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The outbox payload for an order confirmation: everything the email needs, frozen at order time."""
     return {
         "order_id": order_id,

@@ -9,7 +9,7 @@ schema (``alembic check`` reports no difference).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
@@ -44,7 +44,7 @@ class Base(DeclarativeBase):
     """Declarative base: timezone-aware timestamps and the naming convention above."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
 
 def _primary_key() -> Mapped[int]:
@@ -109,7 +109,7 @@ class Product(Base):
 
 
 class Order(Base):
-    """A placed order. ``total_cents`` is the sum of its line items; ``status`` follows :class:`OrderStatus`."""
+    """A placed order: ``total_cents`` is the sum of its line items; ``status`` is an :class:`OrderStatus`."""
 
     __tablename__ = "orders"
 

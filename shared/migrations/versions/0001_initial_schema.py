@@ -15,6 +15,7 @@ Create Date: 2026-11-21
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 NOW = sa.text("now()")
 
 
-def _timestamp(name: str, *, nullable: bool = False, default: bool = False) -> sa.Column:
+def _timestamp(name: str, *, nullable: bool = False, default: bool = False) -> sa.Column[Any]:
     return sa.Column(
         name, sa.DateTime(timezone=True), nullable=nullable, server_default=NOW if default else None
     )
@@ -104,9 +105,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_orders_user_id_users", ondelete="RESTRICT"
         ),
-        sa.CheckConstraint(
-            "status IN ('pending', 'confirmed', 'cancelled')", name="ck_orders_status_known"
-        ),
+        sa.CheckConstraint("status IN ('pending', 'confirmed', 'cancelled')", name="ck_orders_status_known"),
         sa.CheckConstraint("total_cents >= 0", name="ck_orders_total_non_negative"),
     )
     op.create_index(
@@ -185,9 +184,7 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("order_id", "topic", name="uq_outbox_order_id_topic"),
     )
-    op.create_index(
-        "ix_outbox_unsent", "outbox", ["created_at"], postgresql_where=sa.text("sent_at IS NULL")
-    )
+    op.create_index("ix_outbox_unsent", "outbox", ["created_at"], postgresql_where=sa.text("sent_at IS NULL"))
 
 
 def downgrade() -> None:

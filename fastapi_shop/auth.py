@@ -1,0 +1,103 @@
+"""Accounts: register, OAuth2 password-grant tokens, logout, ``/users/me``, and the auth dependencies.
+
+Tokens are opaque bearer tokens checked against ``auth_tokens`` (see :mod:`shared.security`), the same table
+the Flask app reads, so a token from either app works on both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+
+from fastapi_shop import services
+from fastapi_shop.db import SessionDep
+from fastapi_shop.dependencies import RequireForm, RequireJSON
+from fastapi_shop.errors import problem_responses
+from fastapi_shop.schemas import TokenOut, UserCreate, UserOut
+from shared.models import AuthToken, User
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+# --- dependencies -----------------------------------------------------------------------------------------
+
+
+async def get_current_token(
+    session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> AuthToken:
+    """The caller's valid token row (with its user); 401 if missing, unknown, expired or revoked."""
+    auth_token = await services.authenticate_token(session=session, token=token) if token else None
+    if auth_token is None:
+        raise HTTPException(401, "A valid bearer token is required.", headers=UNAUTHORIZED_HEADERS)
+    return auth_token
+
+
+CurrentToken = Annotated[AuthToken, Depends(get_current_token)]
+
+
+async def get_current_user(auth_token: CurrentToken) -> User:
+    return auth_token.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    """The caller if they are an admin; 403 otherwise."""
+    if not user.is_admin:
+        raise HTTPException(403, "This needs an admin account.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+# --- routes -----------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    dependencies=[RequireJSON],
+    responses=problem_responses(400, 409, 413, 415, 422),
+)
+async def register(user_in: UserCreate, session: SessionDep) -> User:
+    """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
+    return await services.register_user(session=session, user_in=user_in)
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    dependencies=[RequireForm],
+    responses=problem_responses(401, 413, 415, 422),
+)
+async def issue_token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
+) -> TokenOut:
+    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
+    ttl = request.app.state.settings.token_ttl_seconds
+    access_token = await services.issue_token(
+        session=session, email=form.username, password=form.password, ttl_seconds=ttl
+    )
+    if access_token is None:
+        raise HTTPException(401, "Wrong email or password.", headers=UNAUTHORIZED_HEADERS)
+    return TokenOut(access_token=access_token, expires_in=ttl)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
+async def logout(auth_token: CurrentToken, session: SessionDep) -> None:
+    """Revoke the token this request was made with."""
+    await services.revoke_token(session=session, token_id=auth_token.id)
+
+
+@router.get("/users/me", response_model=UserOut, responses=problem_responses(401))
+async def read_me(user: CurrentUser) -> User:
+    """The caller's account."""
+    return user

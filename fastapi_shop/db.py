@@ -1,0 +1,42 @@
+"""Async SQLAlchemy on asyncpg: one engine per process, one ``AsyncSession`` per request.
+
+The session dependency only opens and closes: services call ``await session.commit()`` themselves, and
+whatever they did not commit is rolled back when the session closes (code after ``yield`` runs after the
+response has been sent, so it must not commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.config import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The process's connection pool (``SHOP_DB_POOL_SIZE`` + ``SHOP_DB_MAX_OVERFLOW`` connections)."""
+    return create_async_engine(
+        settings.url_for_driver("asyncpg"),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_pre_ping=True,
+        connect_args={"timeout": 5},  # seconds to establish a connection (asyncpg)
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after commit without lazy I/O (impossible in async)
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session; closing it rolls back anything left uncommitted."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,114 @@
+"""Every error as an RFC 9457 problem document: the one place that maps exceptions to HTTP.
+
+Handlers cover domain exceptions (via :mod:`shared.problems`), Starlette/FastAPI HTTP errors (404 for unknown
+routes, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with JSON Pointers; malformed JSON is
+400; a malformed path id is 404) and anything unhandled (500, logged, no trace to the client).
+``problem_responses`` documents the same errors in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from shared.domain import DomainError
+from shared.problems import MEDIA_TYPE, Problem, domain_problem, http_problem, validation_problem
+from shared.request_id import HEADER as REQUEST_ID_HEADER
+
+log = logging.getLogger("shop.errors")
+
+
+class ProblemResponse(JSONResponse):
+    media_type = MEDIA_TYPE
+
+
+def problem_response(
+    request: Request, problem: Problem, headers: dict[str, str] | None = None
+) -> ProblemResponse:
+    headers = dict(headers or {})
+    # the request-id middleware sets this; on the 500 path we answer from outside it, so add it here
+    if request_id := getattr(request.state, "request_id", None):
+        headers[REQUEST_ID_HEADER] = request_id
+    return ProblemResponse(problem.to_dict(), status_code=problem.status, headers=headers)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(request, domain_problem(exc))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    # Starlette's own details ("Not Found") are the reason phrase; ours are sentences worth passing on
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail.endswith(".") else None
+    return problem_response(request, http_problem(exc.status_code, detail), headers)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem_response(request, http_problem(400, "The request body is not valid JSON."))
+    if any(e["loc"][0] == "path" for e in errors):
+        # /products/abc names no resource; it is not a malformed request
+        return problem_response(request, http_problem(404))
+    return problem_response(request, validation_problem([_invalid_member(e) for e in errors]))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(request, http_problem(500, "Something went wrong on our side."))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers above on ``app``."""
+    app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+
+def _invalid_member(error: Any) -> dict[str, str]:
+    """One Pydantic error as ``{pointer|parameter|header, detail}``."""
+    where, *path = error["loc"]
+    detail = error["msg"]
+    if where == "query":
+        return {"parameter": str(path[0]), "detail": detail}
+    if where == "header":
+        return {"header": str(path[0]), "detail": detail}
+    # body (JSON or form); RFC 6901 escapes "~" and "/" inside a reference token
+    pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return {"pointer": pointer, "detail": detail}
+
+
+def _allowed_methods(request: Request) -> str:
+    """``Allow`` for a 405: the methods of every route matching the path, not only the first one."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting ``statuses`` as ``application/problem+json``."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        schema = "ValidationProblem" if status == 422 else "ProblemDetails"
+        responses[status] = {
+            "description": http_problem(status).title,
+            "content": {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    return responses

@@ -1,0 +1,109 @@
+"""The FastAPI application: ``uvicorn fastapi_shop.main:app``.
+
+:func:`create_app` builds an app from settings (default: the environment, see :mod:`shared.config`); the
+lifespan owns the engine and the outbox relay task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from fastapi_shop import auth, errors, health, orders, outbox, products
+from fastapi_shop.db import create_engine, create_sessionmaker
+from fastapi_shop.middleware import RequestContextMiddleware
+from fastapi_shop.schemas import ProblemDetails, ValidationProblem
+from shared.config import Settings
+from shared.mailer import LoggingMailer, Mailer
+from shared.request_id import HEADER as REQUEST_ID_HEADER
+
+MAX_BODY_BYTES = 1024 * 1024  # larger bodies get 413
+DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
+
+
+def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
+    """Build the app. ``mailer`` sends order confirmations (default: :class:`LoggingMailer`)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("shop").setLevel(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        relay = asyncio.create_task(
+            outbox.run_relay(
+                sessionmaker=app.state.sessionmaker,
+                mailer=app.state.mailer,
+                interval_seconds=settings.outbox_relay_seconds,
+            )
+        )
+        try:
+            yield
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            await engine.dispose()
+
+    app = FastAPI(
+        title="shop (FastAPI)",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.mailer = mailer or LoggingMailer()
+    errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PATCH"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
+        expose_headers=["Location", "Idempotent-Replayed", REQUEST_ID_HEADER],
+        max_age=600,
+    )
+    app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
+    for router in (health.router, auth.router, products.router, orders.router):
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with problem+json schemas instead of its default ``HTTPValidationError``.
+
+    Routes document their errors with :func:`errors.problem_responses`; FastAPI still adds a default 422 to
+    routes whose only parameters are path ids, which answer 404 instead, so those entries are dropped.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            default_422 = operation["responses"].get("422", {})
+            if "HTTPValidationError" in str(default_422):
+                del operation["responses"]["422"]
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    _, problem_schemas = models_json_schema(
+        [(ProblemDetails, "serialization"), (ValidationProblem, "serialization")],
+        ref_template="#/components/schemas/{model}",
+    )
+    components.update(problem_schemas["$defs"])
+    app.openapi_schema = schema
+    return schema
+
+
+app = create_app()

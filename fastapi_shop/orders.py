@@ -1,0 +1,93 @@
+"""Orders: place (idempotently), list, read and cancel the caller's own orders.
+
+After a new order commits, a ``BackgroundTasks`` task sends its confirmation through the outbox row written
+in the same transaction (see :mod:`fastapi_shop.outbox`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request, Response, status
+
+from fastapi_shop import outbox, services
+from fastapi_shop.auth import CurrentUser
+from fastapi_shop.db import SessionDep
+from fastapi_shop.dependencies import RequireJSON
+from fastapi_shop.errors import problem_responses
+from fastapi_shop.schemas import OrderCreate, OrderOut, Page
+from shared.domain import MAX_DB_ID, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from shared.idempotency import parse_idempotency_key
+from shared.models import Order
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+OrderId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_ID)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="1..255 printable ASCII characters, bare or as a quoted Structured Field string",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    dependencies=[RequireJSON],
+    responses=problem_responses(400, 401, 409, 413, 415, 422),
+)
+async def place_order(
+    order_in: OrderCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background_tasks: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Place an order; prices come from the catalog. A retry with the same ``Idempotency-Key`` and body
+    replays the first response with ``Idempotent-Replayed: true`` and creates nothing."""
+    placed = await services.place_order(
+        session=session,
+        user=user,
+        lines=[(line.product_id, line.quantity) for line in order_in.items],
+        idempotency_key=parse_idempotency_key(idempotency_key) if idempotency_key is not None else None,
+        request_body=order_in.model_dump(),
+    )
+    headers = {"Location": f"{router.prefix}/{placed.order_id}"}
+    if placed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    else:
+        background_tasks.add_task(
+            outbox.deliver_order_confirmation,
+            sessionmaker=request.app.state.sessionmaker,
+            mailer=request.app.state.mailer,
+            order_id=placed.order_id,
+        )
+    return Response(placed.body, status.HTTP_201_CREATED, headers, media_type="application/json")
+
+
+@router.get("", response_model=Page[OrderOut], responses=problem_responses(401, 422))
+async def list_orders(
+    user: CurrentUser, session: SessionDep, limit: Limit = PAGE_LIMIT_DEFAULT, offset: Offset = 0
+) -> Page[OrderOut]:
+    """The caller's orders, newest first."""
+    orders, total = await services.list_orders(session=session, user=user, limit=limit, offset=offset)
+    items = [OrderOut.model_validate(order) for order in orders]
+    return Page[OrderOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(401, 404))
+async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
+    """One of the caller's orders; someone else's order is 404, as if it did not exist."""
+    return await services.get_order(session=session, user=user, order_id=order_id)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409))
+async def cancel_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
+    """Cancel the order and restore its stock. 409 ``order-not-cancellable`` if already cancelled."""
+    return await services.cancel_order(session=session, user=user, order_id=order_id)

@@ -1,0 +1,116 @@
+"""Order confirmations through the transactional outbox.
+
+``place_order`` writes an ``outbox`` row in the order's own transaction. Two things deliver it:
+
+1. right after the response, a ``BackgroundTasks`` task runs :func:`deliver_order_confirmation` for the new
+   order's id, in its own session;
+2. if the process died first (or the mailer failed), the row stays unsent, and :func:`run_relay`, started by
+   the app's lifespan in every process, picks it up: every ``SHOP_OUTBOX_RELAY_SECONDS`` it delivers rows
+   older than that interval.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so many processes can relay at once without sending a
+message twice while it is in flight. Delivery is at least once: a crash between sending and committing
+sends that email again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.domain import OrderStatus, can_transition
+from shared.mailer import CONFIRMATION_TOPIC, Mailer, confirmation_email
+from shared.models import IdempotencyKey, Order, OutboxMessage
+
+log = logging.getLogger("shop.outbox")
+
+RELAY_BATCH = 100
+
+
+async def deliver_order_confirmation(
+    *, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, order_id: int
+) -> bool:
+    """Send the order's confirmation and mark the order ``confirmed``, in one transaction.
+
+    Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
+    order's message is marked sent without mailing. Mailer errors are logged and counted in
+    ``outbox.attempts``; the relay retries later.
+    """
+    async with sessionmaker() as session:
+        message = await session.scalar(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.order_id == order_id,
+                OutboxMessage.topic == CONFIRMATION_TOPIC,
+                OutboxMessage.sent_at.is_(None),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        if message is None:
+            return False
+        message_id = message.id  # a rollback expires ORM objects; async sessions cannot lazy-load them
+        order = await session.get_one(Order, order_id, with_for_update=True)
+        if can_transition(order.status, OrderStatus.CONFIRMED):
+            try:
+                await run_in_threadpool(mailer.send, confirmation_email(message.payload))
+            except Exception:
+                log.exception("confirmation for order %d failed; the relay will retry", order_id)
+                await session.rollback()
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id)
+                    .values(attempts=OutboxMessage.attempts + 1)
+                )
+                await session.commit()
+                return False
+            order.status = OrderStatus.CONFIRMED
+            order.confirmed_at = func.now()
+        message.sent_at = func.now()
+        message.attempts += 1
+        await session.commit()
+        return True
+
+
+async def relay_pending(
+    *, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, older_than: timedelta
+) -> int:
+    """Deliver unsent confirmations created more than ``older_than`` ago; returns how many were sent."""
+    async with sessionmaker() as session:
+        order_ids = await session.scalars(
+            select(OutboxMessage.order_id)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at < func.now() - older_than)
+            .order_by(OutboxMessage.created_at)
+            .limit(RELAY_BATCH)
+        )
+        pending = list(order_ids)
+    sent = 0
+    for order_id in pending:
+        sent += await deliver_order_confirmation(sessionmaker=sessionmaker, mailer=mailer, order_id=order_id)
+    return sent
+
+
+async def purge_expired_idempotency_keys(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read)."""
+    async with sessionmaker() as session:
+        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now()))
+        await session.commit()
+
+
+async def run_relay(
+    *, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, interval_seconds: int
+) -> None:
+    """Every ``interval_seconds``: relay leftover confirmations, purge expired keys. Runs until cancelled."""
+    interval = timedelta(seconds=interval_seconds)
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            if sent := await relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=interval):
+                log.info("relayed %d leftover order confirmations", sent)
+            await purge_expired_idempotency_keys(sessionmaker=sessionmaker)
+        except Exception:  # the database may be briefly away; try again next round
+            log.exception("outbox relay round failed")

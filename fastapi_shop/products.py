@@ -1,0 +1,70 @@
+"""Catalog: list and read products (public); create and update them (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from fastapi_shop import services
+from fastapi_shop.auth import AdminUser
+from fastapi_shop.db import SessionDep
+from fastapi_shop.dependencies import RequireJSON
+from fastapi_shop.errors import problem_responses
+from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductUpdate
+from shared.domain import MAX_DB_ID, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from shared.models import Product
+
+router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
+
+ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_ID)]
+
+
+@router.get("", response_model=Page[ProductOut], responses=problem_responses(422))
+async def list_products(
+    session: SessionDep,
+    limit: Limit = PAGE_LIMIT_DEFAULT,
+    offset: Offset = 0,
+    q: Annotated[str | None, Query(max_length=200, description="case-insensitive name search")] = None,
+) -> Page[ProductOut]:
+    """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
+    products, total = await services.list_products(session=session, limit=limit, offset=offset, q=q)
+    items = [ProductOut.model_validate(p) for p in products]
+    return Page[ProductOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{product_id}", response_model=ProductOut, responses=problem_responses(404))
+async def get_product(product_id: ProductId, session: SessionDep) -> Product:
+    """One product; 404 if there is none with this id."""
+    return await services.get_product(session=session, product_id=product_id)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductOut,
+    dependencies=[RequireJSON],
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+)
+async def create_product(
+    product_in: ProductCreate, _admin: AdminUser, session: SessionDep, response: Response
+) -> Product:
+    """Add a product (admins only). 409 ``sku-taken`` if the SKU exists."""
+    product = await services.create_product(session=session, product_in=product_in)
+    response.headers["Location"] = f"{router.prefix}/{product.id}"
+    return product
+
+
+@router.patch(
+    "/{product_id}",
+    response_model=ProductOut,
+    dependencies=[RequireJSON],
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 422),
+)
+async def update_product(
+    product_id: ProductId, changes: ProductUpdate, _admin: AdminUser, session: SessionDep
+) -> Product:
+    """Change any of name, description, price_cents and stock (admins only)."""
+    return await services.update_product(session=session, product_id=product_id, changes=changes)

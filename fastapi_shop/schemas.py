@@ -1,0 +1,178 @@
+"""Pydantic v2 request and response models; they validate input and drive the OpenAPI document.
+
+Request models are strict (JSON types are never coerced: ``"1"`` is not an integer, ``true`` is not a number)
+and forbid unknown members. Limits come from :mod:`shared.domain`, so the Flask app enforces the same ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from shared import domain
+
+UtcTimestamp = Annotated[datetime, PlainSerializer(domain.format_timestamp, return_type=str)]
+Email = Annotated[str, Field(max_length=domain.EMAIL_MAX_LENGTH, pattern=domain.EMAIL_PATTERN)]
+Password = Annotated[str, Field(min_length=domain.PASSWORD_MIN_LENGTH, max_length=domain.PASSWORD_MAX_LENGTH)]
+Name = Annotated[str, Field(min_length=1, max_length=domain.NAME_MAX_LENGTH)]
+Description = Annotated[str, Field(max_length=domain.DESCRIPTION_MAX_LENGTH)]
+PriceCents = Annotated[int, Field(ge=0, le=domain.MAX_PRICE_CENTS, description="US cents")]
+Stock = Annotated[int, Field(ge=0, le=domain.MAX_STOCK)]
+Id = Annotated[int, Field(ge=1, le=domain.MAX_DB_ID)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+class UserCreate(RequestModel):
+    email: Email
+    password: Password
+    full_name: Name
+
+
+class UserOut(ResponseModel):
+    id: int
+    email: str
+    full_name: str
+    is_admin: bool
+    created_at: UtcTimestamp
+
+
+class TokenOut(BaseModel):
+    """OAuth2 access token response (RFC 6749 §5.1); ``expires_in`` is in seconds."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
+    expires_in: int
+
+
+# --- catalog ----------------------------------------------------------------------------------------------
+
+
+class ProductCreate(RequestModel):
+    sku: Annotated[str, Field(pattern=domain.SKU_PATTERN)]
+    name: Name
+    description: Description = ""
+    price_cents: PriceCents
+    stock: Stock
+
+
+class ProductUpdate(RequestModel):
+    """Partial update: members left out stay as they are; ``null`` is not a value."""
+
+    name: Name | None = None
+    description: Description | None = None
+    price_cents: PriceCents | None = None
+    stock: Stock | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # runs only for members present in the body; defaults are not validated
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
+
+
+class ProductOut(ResponseModel):
+    id: int
+    sku: str
+    name: str
+    description: str
+    price_cents: int
+    currency: str
+    stock: int
+    created_at: UtcTimestamp
+
+
+# --- orders -----------------------------------------------------------------------------------------------
+
+
+class OrderLineIn(RequestModel):
+    product_id: Id
+    quantity: Annotated[int, Field(ge=1, le=domain.MAX_LINE_QUANTITY)]
+
+
+class OrderCreate(RequestModel):
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=domain.MAX_ORDER_LINES)]
+
+    @field_validator("items")
+    @classmethod
+    def _each_product_once(cls, items: list[OrderLineIn]) -> list[OrderLineIn]:
+        seen: set[int] = set()
+        for line in items:
+            if line.product_id in seen:
+                raise ValueError(f"product {line.product_id} appears more than once")
+            seen.add(line.product_id)
+        return items
+
+
+class OrderItemOut(ResponseModel):
+    product_id: int
+    sku: str
+    name: str
+    unit_price_cents: int
+    quantity: int
+    line_total_cents: int
+
+
+class OrderOut(ResponseModel):
+    id: int
+    status: domain.OrderStatus
+    items: list[OrderItemOut]
+    total_cents: int
+    currency: str
+    created_at: UtcTimestamp
+    confirmed_at: UtcTimestamp | None
+
+
+# --- shared shapes ----------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list ordered stably; ``total`` counts all matches."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem document, served as ``application/problem+json``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://shop.example/problems/insufficient-stock"])
+    title: str
+    status: int
+    detail: str
+
+
+class InvalidMember(BaseModel):
+    """Where a validation problem is: exactly one of ``pointer``, ``parameter`` or ``header``."""
+
+    pointer: str | None = Field(None, description="RFC 6901 JSON Pointer into the body")
+    parameter: str | None = Field(None, description="query parameter name")
+    header: str | None = Field(None, description="request header name")
+    detail: str
+
+
+class ValidationProblem(ProblemDetails):
+    errors: list[InvalidMember]
