@@ -91,15 +91,23 @@ def _invalid_member(error: Any) -> dict[str, str]:
 
 
 def _allowed_methods(request: Request) -> str:
-    """``Allow`` for a 405: the methods of every route matching the path, not only the first one."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE and getattr(route, "methods", None):
-            methods |= route.methods
-    if "GET" in methods:
-        methods.add("HEAD")
-    return ", ".join(sorted(methods))
+    """``Allow`` for a 405: every method some route serves at this path.
+
+    Starlette reports only the first partially matching route's methods (GET /products hides POST
+    /products), so ask the router for each method instead.
+    """
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        probe: dict[str, Any] = {
+            "type": "http",
+            "path": request.url.path,
+            "root_path": "",
+            "method": method,
+            "headers": [],
+        }
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from fastapi_shop import auth, errors, health, orders, outbox, products
 from fastapi_shop.db import create_engine, create_sessionmaker
-from fastapi_shop.middleware import RequestContextMiddleware
+from fastapi_shop.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
 from shared.config import Settings
 from shared.mailer import LoggingMailer, Mailer
@@ -60,7 +60,6 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.mailer = mailer or LoggingMailer()
@@ -73,6 +72,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         expose_headers=["Location", "Idempotent-Replayed", REQUEST_ID_HEADER],
         max_age=600,
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
     for router in (health.router, auth.router, products.router, orders.router):
         app.include_router(router)

@@ -1,0 +1,154 @@
+"""HTTP helpers that keep the noise out of test bodies: unique users and products, orders, problems."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from contract_tests.stacks import Deployment
+
+PROBLEM_TYPE_BASE = "https://shop.example/problems/"
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+PASSWORD = "correct horse battery"
+
+
+def unique(prefix: str) -> str:
+    """``prefix`` plus 12 random hex digits: names that never collide, even on a long-lived database."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    email: str
+    password: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Api:
+    """A client for one app; ``api.http`` is a plain ``httpx.Client`` on its base URL."""
+
+    def __init__(self, name: str, deployment: Deployment) -> None:
+        self.name = name
+        self.deployment = deployment
+        self.base_url = deployment.url(name)
+        self.http = httpx.Client(base_url=self.base_url, timeout=30)
+        self._admin_auth: dict[str, str] | None = None
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.http.close()
+
+    # --- accounts ---
+
+    def register(
+        self, email: str | None = None, password: str = PASSWORD, full_name: str = "Ada Lovelace"
+    ) -> httpx.Response:
+        email = email or unique("user-") + "@example.com"
+        return self.http.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, "full_name": full_name}
+        )
+
+    def token(self, email: str, password: str) -> httpx.Response:
+        return self.http.post("/api/v1/auth/token", data={"username": email, "password": password})
+
+    def new_customer(self) -> Customer:
+        registered = self.register()
+        assert registered.status_code == 201, registered.text
+        user = registered.json()
+        issued = self.token(user["email"], PASSWORD)
+        assert issued.status_code == 200, issued.text
+        return Customer(user["id"], user["email"], PASSWORD, issued.json()["access_token"])
+
+    @property
+    def admin(self) -> dict[str, str]:
+        """``Authorization`` header of the deployment's admin."""
+        if self._admin_auth is None:
+            issued = self.token(self.deployment.admin_email, self.deployment.admin_password)
+            assert issued.status_code == 200, issued.text
+            self._admin_auth = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        return self._admin_auth
+
+    # --- catalog ---
+
+    def create_product(
+        self, *, stock: int = 10, price_cents: int = 1250, name: str | None = None
+    ) -> dict[str, Any]:
+        sku = unique("TEST-").upper()
+        created = self.http.post(
+            "/api/v1/products",
+            json={
+                "sku": sku,
+                "name": name or f"Contract Widget {sku}",
+                "description": "Made by the contract tests.",
+                "price_cents": price_cents,
+                "stock": stock,
+            },
+            headers=self.admin,
+        )
+        assert created.status_code == 201, created.text
+        product: dict[str, Any] = created.json()
+        return product
+
+    def stock(self, product_id: int) -> int:
+        found = self.http.get(f"/api/v1/products/{product_id}")
+        assert found.status_code == 200, found.text
+        stock: int = found.json()["stock"]
+        return stock
+
+    def set_stock(self, product_id: int, stock: int) -> None:
+        updated = self.http.patch(f"/api/v1/products/{product_id}", json={"stock": stock}, headers=self.admin)
+        assert updated.status_code == 200, updated.text
+
+    # --- orders ---
+
+    def place_order(
+        self, customer: Customer, lines: list[tuple[int, int]], *, key: str | None = None
+    ) -> httpx.Response:
+        headers = dict(customer.auth)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        body = {"items": [{"product_id": p, "quantity": q} for p, q in lines]}
+        return self.http.post("/api/v1/orders", json=body, headers=headers)
+
+    def order_count(self, customer: Customer) -> int:
+        listed = self.http.get("/api/v1/orders", headers=customer.auth)
+        assert listed.status_code == 200, listed.text
+        total: int = listed.json()["total"]
+        return total
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict[str, Any]:
+    """Assert an RFC 9457 problem with ``status`` and type ``slug`` (``None``: ``about:blank``)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    problem: dict[str, Any] = response.json()
+    assert problem["type"] == (PROBLEM_TYPE_BASE + slug if slug else "about:blank"), problem
+    assert problem["status"] == status
+    assert isinstance(problem["title"], str)
+    assert problem["title"]
+    assert isinstance(problem["detail"], str)
+    assert problem["detail"]
+    return problem
+
+
+def assert_invalid(response: httpx.Response, **where: str) -> dict[str, Any]:
+    """Assert a 422 ``validation-error`` naming ``pointer=...``, ``parameter=...`` or ``header=...``."""
+    problem = assert_problem(response, 422, "validation-error")
+    ((kind, value),) = where.items()
+    assert value in [error.get(kind) for error in problem["errors"]], problem["errors"]
+    for error in problem["errors"]:
+        assert isinstance(error["detail"], str)
+        assert error["detail"]
+    return problem

@@ -1,0 +1,268 @@
+"""Where the apps under test run: the ``local``, ``url`` (and, with Docker, ``containers``) stacks.
+
+A stack gives the tests a base URL per app, the admin's credentials and, where it can, a database URL (for
+the few tests that must age a row, e.g. expire a token). Apps are started lazily, one at a time, so
+``-k fastapi`` starts only the FastAPI server.
+
+To add an app, add an :class:`AppTarget` to ``TARGETS``; every test then runs against it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from glob import glob
+from pathlib import Path
+from typing import IO
+
+import port_for
+import pytest
+from mirakuru import HTTPExecutor
+from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
+from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_EMAIL = "admin@contract-tests.example"
+ADMIN_PASSWORD = "contract-tests-admin-password"  # only ever used for a throwaway cluster
+CORS_ORIGIN = "https://allowed.example"
+START_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    """One implementation of the contract and how to serve it on 127.0.0.1 as a real server process."""
+
+    name: str
+    command: Callable[[int], list[str]]
+
+
+TARGETS: dict[str, AppTarget] = {
+    "fastapi": AppTarget(
+        "fastapi",
+        lambda port: [
+            sys.executable, "-m", "uvicorn", "fastapi_shop.main:app",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        ],
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class Deployment:
+    """What the tests know about the system under test."""
+
+    admin_email: str
+    admin_password: str
+    database_url: str | None = None  # None: tests that need the database directly are skipped
+    cors_origin: str | None = None  # an origin the apps allow; None: CORS tests are skipped
+    _url_for: Callable[[str], str] = field(default=lambda name: "", repr=False)
+
+    def url(self, app: str) -> str:
+        """Base URL of ``app`` (e.g. ``http://127.0.0.1:41234``), starting it if the stack does that."""
+        return self._url_for(app)
+
+
+# --- stack: url ---------------------------------------------------------------------------------------------
+
+
+def url_app_names(config: pytest.Config) -> list[str]:
+    return [name for name in TARGETS if _given_url(config, name)]
+
+
+def _given_url(config: pytest.Config, app: str) -> str | None:
+    value = config.getoption(f"--{app}-url", None) or os.environ.get(f"SHOP_{app.upper()}_URL")
+    return str(value).rstrip("/") if value else None
+
+
+@contextlib.contextmanager
+def url_stack(config: pytest.Config) -> Iterator[Deployment]:
+    """Running deployments (e.g. ``docker compose up``); admin credentials from the environment."""
+    email, password = os.environ.get("SHOP_ADMIN_EMAIL"), os.environ.get("SHOP_ADMIN_PASSWORD")
+    if not (email and password):
+        raise pytest.UsageError(
+            "--stack url needs SHOP_ADMIN_EMAIL and SHOP_ADMIN_PASSWORD of the deployment"
+        )
+
+    def url_for(app: str) -> str:
+        url = _given_url(config, app)
+        assert url is not None
+        return url
+
+    yield Deployment(
+        admin_email=email,
+        admin_password=password,
+        database_url=os.environ.get("SHOP_TEST_DATABASE_URL"),
+        cors_origin=os.environ.get("SHOP_TEST_CORS_ORIGIN"),
+        _url_for=url_for,
+    )
+
+
+# --- stack: local -------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def local_stack() -> Iterator[Deployment]:
+    """A throwaway PostgreSQL cluster, migrated and seeded, and each app as a server process on it."""
+    workdir = Path(tempfile.mkdtemp(prefix="shop-contract-"))
+    try:
+        with _throwaway_postgres(workdir) as database_url:
+            env = {
+                "DATABASE_URL": database_url,
+                "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
+                "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "CORS_ORIGINS": CORS_ORIGIN,
+                "SHOP_OUTBOX_RELAY_SECONDS": "2",
+                "LOG_LEVEL": "INFO",
+            }
+            for step in ("upgrade", "seed"):
+                _run([sys.executable, "-m", "shared.db", step], env, workdir / f"{step}.log")
+            with _AppServers(env, workdir) as servers:
+                yield Deployment(
+                    admin_email=ADMIN_EMAIL,
+                    admin_password=ADMIN_PASSWORD,
+                    database_url=database_url,
+                    cors_origin=CORS_ORIGIN,
+                    _url_for=servers.url,
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _throwaway_postgres(workdir: Path) -> Iterator[str]:
+    """Start a cluster with pytest-postgresql's executor; yields a ``postgresql://`` URL to database ``shop``.
+
+    PostgreSQL refuses to run as root. When the tests run as root (CI containers do), pg_ctl is run as the
+    ``postgres`` system user through a tiny wrapper, on a work directory that user owns.
+    """
+    pg_ctl = _find_pg_ctl()
+    if os.geteuid() == 0:
+        pg_ctl = _pg_ctl_as_postgres_user(pg_ctl, workdir)
+    port = port_for.select_random()
+    executor = PostgreSQLExecutor(
+        executable=pg_ctl,
+        host="127.0.0.1",
+        port=port,
+        datadir=str(workdir / "data"),
+        unixsocketdir=str(workdir),
+        logfile=str(workdir / "postgresql.log"),
+        startparams="-w",
+        dbname="shop",
+        user="postgres",
+        # a throwaway cluster: durability buys nothing here, speed does
+        postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+    )
+    try:
+        executor.start()
+    except Exception as exc:
+        raise RuntimeError(f"PostgreSQL did not start:\n{_tail(workdir / 'postgresql.log')}") from exc
+    try:
+        DatabaseJanitor(user="postgres", host="127.0.0.1", port=port, dbname="shop").init()
+        yield f"postgresql://postgres@127.0.0.1:{port}/shop"
+    finally:
+        executor.stop()
+
+
+def _find_pg_ctl() -> str:
+    """``pg_ctl`` from ``$PG_CTL``, ``PATH`` or the Debian/Ubuntu layout (newest version first)."""
+    debian = sorted(
+        glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]), reverse=True
+    )
+    candidates = [os.environ.get("PG_CTL"), shutil.which("pg_ctl"), *debian]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise pytest.UsageError(
+        "--stack local needs the PostgreSQL server binaries (pg_ctl, initdb, postgres), version 14 or newer. "
+        "Install them (Debian/Ubuntu: `sudo apt-get install postgresql`; macOS: `brew install postgresql`), "
+        "point PG_CTL at pg_ctl, or use --stack containers (Docker) or --stack url."
+    )
+
+
+def _pg_ctl_as_postgres_user(pg_ctl: str, workdir: Path) -> str:
+    try:
+        postgres = pwd.getpwnam("postgres")
+    except KeyError:
+        raise pytest.UsageError(
+            "running as root, but there is no `postgres` system user to run PostgreSQL as "
+            "(installing the postgresql package creates it)"
+        ) from None
+    os.chown(workdir, postgres.pw_uid, postgres.pw_gid)
+    wrapper = workdir / "pg_ctl-as-postgres"
+    # cd /: the postgres user may not be allowed into the current directory
+    wrapper.write_text(f'#!/bin/sh\ncd / && exec runuser -u postgres -- "{pg_ctl}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+class _AppServers:
+    """Starts each app on first use on a free port, waits for ``/readyz``, stops them all at exit."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.urls: dict[str, str] = {}
+        self.executors: list[HTTPExecutor] = []
+        self.logs: list[IO[bytes]] = []
+
+    def url(self, app: str) -> str:
+        if app not in self.urls:
+            self.urls[app] = self._start(TARGETS[app])
+        return self.urls[app]
+
+    def _start(self, target: AppTarget) -> str:
+        port = port_for.select_random()
+        url = f"http://127.0.0.1:{port}"
+        log_path = self.workdir / f"{target.name}.log"
+        log = log_path.open("wb")
+        self.logs.append(log)
+        executor = HTTPExecutor(
+            target.command(port),
+            url=f"{url}/readyz",
+            method="GET",
+            status=200,
+            timeout=START_TIMEOUT_SECONDS,
+            cwd=str(ROOT),
+            envvars=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            executor.start()
+        except (TimeoutExpired, ProcessExitedWithError, AlreadyRunning) as exc:
+            raise RuntimeError(f"{target.name} did not become ready:\n{_tail(log_path)}") from exc
+        self.executors.append(executor)
+        return url
+
+    def __enter__(self) -> _AppServers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for executor in self.executors:
+            executor.stop()
+        for log in self.logs:
+            log.close()
+
+
+def _run(command: list[str], env: dict[str, str], log_path: Path) -> None:
+    with log_path.open("wb") as log:
+        result = subprocess.run(
+            command, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[1:])} failed:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no {path.name})"

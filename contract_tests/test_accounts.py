@@ -1,0 +1,104 @@
+"""Accounts: register, tokens (OAuth2 password grant), logout, /users/me."""
+
+from __future__ import annotations
+
+import psycopg
+
+from contract_tests.client import PASSWORD, TIMESTAMP, Api, Customer, assert_invalid, assert_problem, unique
+
+
+def test_register_returns_the_user_without_secrets(api: Api) -> None:
+    email = unique("Reg-") + "@Example.com"
+    response = api.register(email=email, full_name="Grace Hopper")
+    assert response.status_code == 201
+    user = response.json()
+    assert set(user) == {"id", "email", "full_name", "is_admin", "created_at"}
+    assert user["email"] == email
+    assert user["full_name"] == "Grace Hopper"
+    assert user["is_admin"] is False
+    assert TIMESTAMP.match(user["created_at"])
+
+
+def test_an_email_is_taken_in_any_letter_case(api: Api) -> None:
+    email = unique("taken-") + "@example.com"
+    assert api.register(email=email).status_code == 201
+    assert_problem(api.register(email=email.upper()), 409, "email-taken")
+
+
+def test_password_length_is_8_to_128(api: Api) -> None:
+    assert_invalid(api.register(password="7 chars"), pointer="/password")
+    assert_invalid(api.register(password="x" * 129), pointer="/password")
+    assert api.register(password="x" * 128).status_code == 201
+
+
+def test_an_invalid_email_is_rejected(api: Api) -> None:
+    assert_invalid(api.register(email="no-at-sign.example.com"), pointer="/email")
+
+
+def test_token_is_an_oauth2_bearer_token(api: Api) -> None:
+    email = api.register().json()["email"]
+    response = api.token(email.upper(), PASSWORD)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] > 0
+    assert len(body["access_token"]) >= 43  # 32 random bytes, base64url
+
+
+def test_wrong_password_is_401_with_bearer_challenge(api: Api) -> None:
+    email = api.register().json()["email"]
+    response = api.token(email, "not the password")
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_unknown_user_is_401(api: Api) -> None:
+    response = api.token(unique("ghost-") + "@example.com", PASSWORD)
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_me_returns_the_callers_account(api: Api, customer: Customer) -> None:
+    response = api.http.get("/api/v1/users/me", headers=customer.auth)
+    assert response.status_code == 200
+    me = response.json()
+    assert set(me) == {"id", "email", "full_name", "is_admin", "created_at"}
+    assert (me["id"], me["email"]) == (customer.id, customer.email)
+
+
+def test_me_without_a_token_is_401(api: Api) -> None:
+    response = api.http.get("/api/v1/users/me")
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_an_unknown_token_is_401(api: Api) -> None:
+    for header in ("Bearer not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer"):
+        response = api.http.get("/api/v1/users/me", headers={"Authorization": header})
+        assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_logout_revokes_the_token(api: Api, customer: Customer) -> None:
+    response = api.http.post("/api/v1/auth/logout", headers=customer.auth)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_problem(api.http.get("/api/v1/users/me", headers=customer.auth), 401)
+
+
+def test_logout_leaves_other_tokens_working(api: Api, customer: Customer) -> None:
+    second = api.token(customer.email, customer.password).json()["access_token"]
+    assert api.http.post("/api/v1/auth/logout", headers=customer.auth).status_code == 204
+    response = api.http.get("/api/v1/users/me", headers={"Authorization": f"Bearer {second}"})
+    assert response.status_code == 200
+
+
+def test_an_expired_token_is_401(api: Api, customer: Customer, database_url: str) -> None:
+    assert api.http.get("/api/v1/users/me", headers=customer.auth).status_code == 200
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE auth_tokens SET expires_at = now() - interval '1 second' WHERE user_id = %s",
+            (customer.id,),
+        )
+    assert_problem(api.http.get("/api/v1/users/me", headers=customer.auth), 401)
