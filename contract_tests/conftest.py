@@ -1,12 +1,10 @@
 """Contract suite wiring: pick a stack, then run every test once per app (``test_x[fastapi]``, ...).
 
-Options (or environment): ``--stack {auto,local,url}`` (``SHOP_TEST_STACK``, default ``auto``);
-``--fastapi-url`` / ``--flask-url`` (``SHOP_FASTAPI_URL`` / ``SHOP_FLASK_URL``) for ``--stack url``.
+The command-line options are declared in the root ``conftest.py`` (pytest reads options only from there).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,26 +12,11 @@ import pytest
 from contract_tests import stacks
 from contract_tests.client import Api, Customer
 
-STACKS = ("auto", "local", "url")
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("shop contract tests")
-    group.addoption(
-        "--stack",
-        choices=STACKS,
-        default=os.environ.get("SHOP_TEST_STACK", "auto"),
-        help="where the apps run: local (throwaway PostgreSQL + server processes), url (running "
-        "deployments), auto (local until the containers stack exists). Env: SHOP_TEST_STACK",
-    )
-    for app in stacks.TARGETS:
-        group.addoption(f"--{app}-url", help=f"base URL of a running {app} app, for --stack url")
-
 
 def _stack(config: pytest.Config) -> str:
     stack = str(config.getoption("--stack"))
-    if stack not in STACKS:
-        raise pytest.UsageError(f"--stack must be one of {', '.join(STACKS)}, not {stack!r}")
+    if stack not in stacks.STACKS:
+        raise pytest.UsageError(f"--stack must be one of {', '.join(stacks.STACKS)}, not {stack!r}")
     return "local" if stack == "auto" else stack
 
 

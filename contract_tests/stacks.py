@@ -34,6 +34,7 @@ ADMIN_EMAIL = "admin@contract-tests.example"
 ADMIN_PASSWORD = "contract-tests-admin-password"  # only ever used for a throwaway cluster
 CORS_ORIGIN = "https://allowed.example"
 START_TIMEOUT_SECONDS = 60
+STACKS = ("auto", "local", "url")
 
 
 @dataclass(frozen=True)

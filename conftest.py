@@ -1,0 +1,27 @@
+"""Command-line options of the contract suite (pytest only reads options from the root conftest).
+
+``--stack {auto,local,url}`` (env ``SHOP_TEST_STACK``, default ``auto``) picks where the apps run;
+``--fastapi-url`` (env ``SHOP_FASTAPI_URL``) and friends give running apps to ``--stack url``.
+See ``contract_tests/README.md``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from contract_tests.stacks import STACKS, TARGETS
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("shop contract tests")
+    group.addoption(
+        "--stack",
+        choices=STACKS,
+        default=os.environ.get("SHOP_TEST_STACK", "auto"),
+        help="where the apps run: local (throwaway PostgreSQL + server processes), url (running "
+        "deployments), auto (local until the containers stack exists). Env: SHOP_TEST_STACK",
+    )
+    for app in TARGETS:
+        group.addoption(f"--{app}-url", help=f"base URL of a running {app} app, for --stack url")
