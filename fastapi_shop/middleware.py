@@ -29,7 +29,18 @@ class RequestContextMiddleware:
         request_id = request_id_from(Headers(scope=scope).get(HEADER))
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status = 500  # what the client gets if the app raises before answering
+        status = 0
+        logged = False
+
+        def log_request(status: int) -> None:
+            nonlocal logged
+            logged = True
+            client = scope["client"][0] if scope.get("client") else "-"
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            access_log.info(
+                '%s "%s %s" %d %.1fms request_id=%s',
+                client, scope["method"], scope["path"], status, elapsed_ms, request_id,
+            )  # fmt: skip
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
@@ -37,19 +48,16 @@ class RequestContextMiddleware:
                 status = message["status"]
                 MutableHeaders(scope=message)[HEADER] = request_id
             await send(message)
+            # log when the response is complete, not after background tasks that run later in this call
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                log_request(status)
 
         try:
             await self.app(scope, receive, send_with_request_id)
-        finally:
-            access_log.info(
-                '%s "%s %s" %d %.1fms request_id=%s',
-                scope["client"][0] if scope.get("client") else "-",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-            )
+        except Exception:
+            if not logged:
+                log_request(500)  # the server's error handler answers from outside this middleware
+            raise
 
 
 class BodySizeLimitMiddleware:
