@@ -65,6 +65,8 @@ class Deployment:
     database_url: str | None = None  # None: tests that need the database directly are skipped
     cors_origin: str | None = None  # an origin the apps allow; None: CORS tests are skipped
     _url_for: Callable[[str], str] = field(default=lambda name: "", repr=False)
+    # starts one more instance of an app with changed settings; None: tests that need it are skipped
+    start_variant: Callable[[str, dict[str, str]], contextlib.AbstractContextManager[str]] | None = None
 
     def url(self, app: str) -> str:
         """Base URL of ``app`` (e.g. ``http://127.0.0.1:41234``), starting it if the stack does that."""
@@ -132,6 +134,7 @@ def local_stack() -> Iterator[Deployment]:
                     database_url=database_url,
                     cors_origin=CORS_ORIGIN,
                     _url_for=servers.url,
+                    start_variant=servers.variant,
                 )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -216,32 +219,45 @@ class _AppServers:
 
     def url(self, app: str) -> str:
         if app not in self.urls:
-            self.urls[app] = self._start(TARGETS[app])
+            executor, self.urls[app] = self._start(TARGETS[app], self.env, probe="/readyz", log_name=app)
+            self.executors.append(executor)
         return self.urls[app]
 
-    def _start(self, target: AppTarget) -> str:
+    @contextlib.contextmanager
+    def variant(self, app: str, env: dict[str, str]) -> Iterator[str]:
+        """Another instance of ``app`` with ``env`` on top, waited for on ``/healthz`` (it may be unready)."""
+        executor, url = self._start(
+            TARGETS[app], {**self.env, **env}, probe="/healthz", log_name=f"{app}-variant"
+        )
+        try:
+            yield url
+        finally:
+            executor.stop()
+
+    def _start(
+        self, target: AppTarget, env: dict[str, str], *, probe: str, log_name: str
+    ) -> tuple[HTTPExecutor, str]:
         port = port_for.select_random()
         url = f"http://127.0.0.1:{port}"
-        log_path = self.workdir / f"{target.name}.log"
+        log_path = self.workdir / f"{log_name}.log"
         log = log_path.open("wb")
         self.logs.append(log)
         executor = HTTPExecutor(
             target.command(port),
-            url=f"{url}/readyz",
+            url=url + probe,
             method="GET",
             status=200,
             timeout=START_TIMEOUT_SECONDS,
             cwd=str(ROOT),
-            envvars=self.env,
+            envvars=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
             executor.start()
         except (TimeoutExpired, ProcessExitedWithError, AlreadyRunning) as exc:
-            raise RuntimeError(f"{target.name} did not become ready:\n{_tail(log_path)}") from exc
-        self.executors.append(executor)
-        return url
+            raise RuntimeError(f"{target.name} did not start:\n{_tail(log_path)}") from exc
+        return executor, url
 
     def __enter__(self) -> _AppServers:
         return self

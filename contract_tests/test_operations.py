@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import port_for
 import pytest
 
-from contract_tests.client import Api
+from contract_tests.client import Api, assert_problem
+from contract_tests.stacks import Deployment
 
 OPERATIONS = {
     ("get", "/healthz"),
@@ -36,6 +39,19 @@ def test_readiness_answers_ok_when_the_database_does(api: Api) -> None:
     response = api.http.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_readiness_fails_and_liveness_holds_without_a_database(app: str, deployment: Deployment) -> None:
+    if deployment.start_variant is None:
+        pytest.skip("this stack cannot start an app against an unreachable database")
+    closed_port = port_for.select_random()  # nothing listens here
+    with deployment.start_variant(
+        app, {"DATABASE_URL": f"postgresql://shop@127.0.0.1:{closed_port}/shop"}
+    ) as url:
+        assert_problem(httpx.get(f"{url}/readyz", timeout=10), 503)
+        live = httpx.get(f"{url}/healthz", timeout=10)
+        assert live.status_code == 200
+        assert live.json() == {"status": "ok"}
 
 
 def test_every_response_gets_a_generated_request_id(api: Api) -> None:
