@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := fastapi,test,dev
+EXTRAS := fastapi,flask,test,dev
 PYTEST_ARGS ?=
 
 .PHONY: install test lint typecheck format run-fastapi db-upgrade db-seed lock clean

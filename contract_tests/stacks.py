@@ -53,6 +53,13 @@ TARGETS: dict[str, AppTarget] = {
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         ],
     ),
+    "flask": AppTarget(
+        "flask",
+        lambda port: [
+            sys.executable, "-m", "gunicorn", "-c", "flask_shop/gunicorn.conf.py",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8", "flask_shop:create_app()",
+        ],
+    ),
 }  # fmt: skip
 
 

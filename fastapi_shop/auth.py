@@ -69,7 +69,7 @@ AdminUser = Annotated[User, Depends(get_admin_user)]
 )
 async def register(user_in: UserCreate, session: SessionDep) -> User:
     """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
-    return await services.register_user(session=session, user_in=user_in)
+    return await services.register_user(session=session, **user_in.model_dump())
 
 
 @router.post(

@@ -9,6 +9,7 @@ routes, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with JS
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -48,8 +49,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> ProblemResp
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
-    # Starlette's own details ("Not Found") are the reason phrase; ours are sentences worth passing on
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail.endswith(".") else None
+    # Starlette's default detail is the reason phrase ("Not Found"); ours (HTTPException(415, "...")) are kept
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return problem_response(request, http_problem(exc.status_code, detail), headers)
 
 

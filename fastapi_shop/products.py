@@ -52,7 +52,7 @@ async def create_product(
     product_in: ProductCreate, _admin: AdminUser, session: SessionDep, response: Response
 ) -> Product:
     """Add a product (admins only). 409 ``sku-taken`` if the SKU exists."""
-    product = await services.create_product(session=session, product_in=product_in)
+    product = await services.create_product(session=session, **product_in.model_dump())
     response.headers["Location"] = f"{router.prefix}/{product.id}"
     return product
 
@@ -67,4 +67,6 @@ async def update_product(
     product_id: ProductId, changes: ProductUpdate, _admin: AdminUser, session: SessionDep
 ) -> Product:
     """Change any of name, description, price_cents and stock (admins only)."""
-    return await services.update_product(session=session, product_id=product_id, changes=changes)
+    return await services.update_product(
+        session=session, product_id=product_id, changes=changes.model_dump(exclude_unset=True)
+    )

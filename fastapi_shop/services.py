@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_shop.schemas import OrderOut, ProductCreate, ProductUpdate, UserCreate
+from fastapi_shop.schemas import OrderOut
 from shared import idempotency as idem
 from shared.domain import (
     CURRENCY,
@@ -35,17 +35,17 @@ from shared.security import hash_password, hash_token, new_token, verify_passwor
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
-async def register_user(*, session: AsyncSession, user_in: UserCreate) -> User:
+async def register_user(*, session: AsyncSession, email: str, password: str, full_name: str) -> User:
     """Insert a user with an argon2id hash; raises :class:`EmailTaken` (also when racing another insert)."""
-    password_hash = await run_in_threadpool(hash_password, user_in.password)  # CPU-bound, tens of ms
+    password_hash = await run_in_threadpool(hash_password, password)  # CPU-bound, tens of ms
     user: User | None = await session.scalar(
         insert(User)
-        .values(email=user_in.email, full_name=user_in.full_name, password_hash=password_hash)
+        .values(email=email, full_name=full_name, password_hash=password_hash)
         .on_conflict_do_nothing()
         .returning(User)
     )
     if user is None:
-        raise EmailTaken(f"{user_in.email} is already registered.")
+        raise EmailTaken(f"{email} is already registered.")
     await session.commit()
     return user
 
@@ -103,29 +103,30 @@ async def get_product(*, session: AsyncSession, product_id: int) -> Product:
     return product
 
 
-async def create_product(*, session: AsyncSession, product_in: ProductCreate) -> Product:
+async def create_product(
+    *, session: AsyncSession, sku: str, name: str, description: str, price_cents: int, stock: int
+) -> Product:
     """Insert a product; raises :class:`SkuTaken` (also when racing another insert of the SKU)."""
     product: Product | None = await session.scalar(
         insert(Product)
-        .values(**product_in.model_dump())
+        .values(sku=sku, name=name, description=description, price_cents=price_cents, stock=stock)
         .on_conflict_do_nothing(index_elements=[Product.sku])
         .returning(Product)
     )
     if product is None:
-        raise SkuTaken(f"SKU {product_in.sku} already exists.")
+        raise SkuTaken(f"SKU {sku} already exists.")
     await session.commit()
     return product
 
 
-async def update_product(*, session: AsyncSession, product_id: int, changes: ProductUpdate) -> Product:
-    """Apply the members present in ``changes``; raises :class:`NotFound`."""
-    values = changes.model_dump(exclude_unset=True)
-    if not values:
+async def update_product(*, session: AsyncSession, product_id: int, changes: dict[str, Any]) -> Product:
+    """Set ``changes`` (any of name, description, price_cents, stock); raises :class:`NotFound`."""
+    if not changes:
         return await get_product(session=session, product_id=product_id)
     product = await session.scalar(
         update(Product)
         .where(Product.id == product_id)
-        .values(**values, updated_at=func.now())
+        .values(**changes, updated_at=func.now())
         .returning(Product)
         .execution_options(populate_existing=True)
     )

@@ -1,0 +1,130 @@
+"""Accounts: register, OAuth2 password-grant tokens, logout, ``/users/me``, and flask-login's wiring.
+
+flask-login's ``request_loader`` reads ``Authorization: Bearer <token>`` on every request and checks it
+against ``auth_tokens`` (see :mod:`shared.security`), the same table the FastAPI app reads, so a token from
+either app works on both. Nothing is kept in Flask's session and no cookie is ever set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, Request, Response, abort, current_app
+from flask_login import UserMixin, current_user, login_required
+
+from flask_shop import services
+from flask_shop.api import Blueprint
+from flask_shop.db import get_session
+from flask_shop.errors import problem_response
+from flask_shop.extensions import login_manager
+from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
+from shared.models import AuthToken, User
+from shared.problems import http_problem
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts")
+
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --- flask-login ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginUser(UserMixin):  # type: ignore[misc]
+    """What flask-login calls the current user: the account and the token the request carried."""
+
+    auth_token: AuthToken
+
+    @property
+    def user(self) -> User:
+        return self.auth_token.user
+
+    def get_id(self) -> str:
+        return str(self.auth_token.user_id)
+
+
+@login_manager.request_loader
+def load_user_from_request(request: Request) -> LoginUser | None:
+    """The caller's valid token (with its user), or ``None``: missing, unknown, expired or revoked."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    auth_token = services.authenticate_token(session=get_session(), token=token)
+    return LoginUser(auth_token) if auth_token else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Response:
+    return problem_response(http_problem(401, "A valid bearer token is required."), UNAUTHORIZED_HEADERS)
+
+
+def current_login() -> LoginUser:
+    login: LoginUser = current_user._get_current_object()
+    return login
+
+
+def admin_required(view: F) -> F:
+    """Like ``login_required``, and 403 unless the caller is an admin."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_login().user.is_admin:
+            abort(403, "This needs an admin account.")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # token auth: nothing to protect in a session
+
+
+# --- routes -----------------------------------------------------------------------------------------------
+
+
+@blp.post("/auth/register")
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema)
+@blp.problem_responses(400, 409, 413, 415, 422)
+def register(user_in: dict[str, Any]) -> User:
+    """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
+    return services.register_user(session=get_session(), **user_in)
+
+
+@blp.post("/auth/token")
+@blp.arguments(TokenRequestSchema, location="form")
+@blp.response(200, TokenSchema)
+@blp.problem_responses(401, 413, 415, 422)
+def issue_token(form: dict[str, Any]) -> dict[str, Any]:
+    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
+    ttl = current_app.config["SHOP_SETTINGS"].token_ttl_seconds
+    access_token = services.issue_token(
+        session=get_session(), email=form["username"], password=form["password"], ttl_seconds=ttl
+    )
+    if access_token is None:
+        abort(problem_response(http_problem(401, "Wrong email or password."), UNAUTHORIZED_HEADERS))
+    return {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
+
+
+@blp.post("/auth/logout")
+@blp.response(204)
+@blp.problem_responses(401)
+@login_required
+def logout() -> None:
+    """Revoke the token this request was made with."""
+    services.revoke_token(session=get_session(), token_id=current_login().auth_token.id)
+
+
+@blp.get("/users/me")
+@blp.response(200, UserSchema)
+@blp.problem_responses(401)
+@login_required
+def read_me() -> User:
+    """The caller's account."""
+    return current_login().user

@@ -1,0 +1,52 @@
+"""Sync SQLAlchemy on psycopg 3: one engine per app, one ``Session`` per request, kept on ``g``.
+
+The session is created on first use and closed in ``teardown_appcontext``, which rolls back whatever was not
+committed. Services call ``session.commit()`` themselves.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+
+
+def create_engine(settings: Settings) -> Engine:
+    """The process's connection pool; gunicorn.conf.py sizes it to the worker's threads by default."""
+    return sa_create_engine(
+        settings.url_for_driver("psycopg"),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},  # seconds to establish a connection (libpq)
+    )
+
+
+def create_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: objects stay readable after commit, as in the FastAPI app
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["shop.sessionmaker"]()
+    session: Session = g.db_session
+    return session
+
+
+def close_session(exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine from ``app.config["SHOP_SETTINGS"]`` and close sessions after each request."""
+    engine = create_engine(app.config["SHOP_SETTINGS"])
+    app.extensions["shop.engine"] = engine
+    app.extensions["shop.sessionmaker"] = create_sessionmaker(engine)
+    app.teardown_appcontext(close_session)

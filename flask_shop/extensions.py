@@ -1,0 +1,14 @@
+"""Extensions, created here unbound, bound to the app with ``init_app`` in :func:`flask_shop.create_app`."""
+
+from __future__ import annotations
+
+from flask_cors import CORS
+from flask_login import LoginManager
+
+from flask_shop.api import ShopApi
+from flask_shop.outbox import ConfirmationSender
+
+api = ShopApi()
+login_manager = LoginManager()
+cors = CORS()
+confirmations = ConfirmationSender()

@@ -1,0 +1,29 @@
+"""gunicorn settings for the Flask app: ``gunicorn -c flask_shop/gunicorn.conf.py "flask_shop:create_app()"``.
+
+Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each worker serves
+``GUNICORN_THREADS`` requests at once. Environment:
+
+- ``GUNICORN_BIND`` (default ``0.0.0.0:8000``); ``--bind`` on the command line wins.
+- ``WEB_CONCURRENCY``: worker processes (default 2). ``GUNICORN_THREADS``: threads per worker (default 4).
+- ``SHOP_DB_POOL_SIZE`` defaults to the thread count: one pooled connection per request thread.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
+
+# the app is created in each worker after the fork, so its confirmation threads and pool belong to the worker
+preload_app = False
+timeout = 30  # seconds a request may take before the worker is restarted
+graceful_timeout = 30  # seconds in-flight requests get to finish on SIGTERM
+keepalive = 5
+
+# one access log line per request, with its X-Request-ID (set by the app on every response)
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(M)sms request_id=%({x-request-id}o)s'
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes (the Kubernetes terms): ``/healthz`` and ``/readyz``."""
+
+from __future__ import annotations
+
+from flask import abort, current_app
+from sqlalchemy import text
+
+from flask_shop.api import Blueprint
+from flask_shop.schemas import HealthSchema
+
+blp = Blueprint("operations", __name__, description="Operations")
+
+READINESS_TIMEOUT_SECONDS = 2
+
+
+@blp.get("/healthz")
+@blp.response(200, HealthSchema)
+def liveness() -> dict[str, str]:
+    """The process is up and serving. Never touches the database, so a database outage restarts nothing."""
+    return {"status": "ok"}
+
+
+@blp.get("/readyz")
+@blp.response(200, HealthSchema)
+@blp.problem_responses(503)
+def readiness() -> dict[str, str]:
+    """The database answers ``SELECT 1`` within 2 seconds (once connected; connecting may take up to the
+    engine's 5 s connect timeout); 503 otherwise (out of rotation until it does)."""
+    try:
+        with current_app.extensions["shop.engine"].connect() as connection:
+            connection.execute(text(f"SET LOCAL statement_timeout = {READINESS_TIMEOUT_SECONDS * 1000}"))
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        abort(503, "The database is not answering.")
+    return {"status": "ok"}

@@ -1,0 +1,67 @@
+"""Catalog: list and read products (public); create and update them (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+
+from flask_shop import services
+from flask_shop.api import Blueprint
+from flask_shop.auth import admin_required
+from flask_shop.db import get_session
+from flask_shop.schemas import (
+    ProductCreateSchema,
+    ProductPageSchema,
+    ProductQuerySchema,
+    ProductSchema,
+    ProductUpdateSchema,
+)
+from shared.domain import MAX_DB_ID
+from shared.models import Product
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1/products", description="Catalog")
+
+PRODUCT_ID = f"<int(min=1, max={MAX_DB_ID}):product_id>"  # anything else matches no route: 404
+
+
+@blp.get("")
+@blp.arguments(ProductQuerySchema, location="query")
+@blp.response(200, ProductPageSchema)
+@blp.problem_responses(422)
+def list_products(query: dict[str, Any]) -> dict[str, Any]:
+    """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
+    limit, offset = query["limit"], query["offset"]
+    products, total = services.list_products(
+        session=get_session(), limit=limit, offset=offset, q=query.get("q")
+    )
+    return {"items": products, "total": total, "limit": limit, "offset": offset}
+
+
+@blp.get(f"/{PRODUCT_ID}")
+@blp.response(200, ProductSchema)
+@blp.problem_responses(404)
+def get_product(product_id: int) -> Product:
+    """One product; 404 if there is none with this id."""
+    return services.get_product(session=get_session(), product_id=product_id)
+
+
+@blp.post("")
+@admin_required
+@blp.arguments(ProductCreateSchema)
+@blp.response(201, ProductSchema)
+@blp.problem_responses(400, 401, 403, 409, 413, 415, 422)
+def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, str]]:
+    """Add a product (admins only). 409 ``sku-taken`` if the SKU exists."""
+    product = services.create_product(session=get_session(), **product_in)
+    return product, 201, {"Location": url_for("catalog.get_product", product_id=product.id)}
+
+
+@blp.patch(f"/{PRODUCT_ID}")
+@admin_required
+@blp.arguments(ProductUpdateSchema)
+@blp.response(200, ProductSchema)
+@blp.problem_responses(400, 401, 403, 404, 413, 415, 422)
+def update_product(changes: dict[str, Any], product_id: int) -> Product:
+    """Change any of name, description, price_cents and stock (admins only)."""
+    return services.update_product(session=get_session(), product_id=product_id, changes=changes)

@@ -1,0 +1,214 @@
+"""marshmallow schemas for every request and response; with flask-smorest they drive the OpenAPI document.
+
+Request schemas are strict (``Integer(strict=True)`` refuses ``"1"``, ``1.5`` and ``true``) and, marshmallow's
+default, refuse unknown members. Limits come from :mod:`shared.domain`, so the FastAPI app enforces the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from shared import domain
+
+
+class UtcTimestamp(fields.Field[datetime]):
+    """A timezone-aware datetime rendered by :func:`shared.domain.format_timestamp` (``...123456Z``)."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else domain.format_timestamp(value)
+
+    def _jsonschema_type_mapping(self) -> dict[str, str]:  # read by apispec
+        return {"type": "string", "format": "date-time"}
+
+
+def _strict_int(*, minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+def _name(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=domain.NAME_MAX_LENGTH), **kwargs)
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+class UserCreateSchema(ma.Schema):
+    email = fields.String(
+        required=True,
+        validate=[validate.Length(max=domain.EMAIL_MAX_LENGTH), validate.Regexp(domain.EMAIL_PATTERN)],
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=domain.PASSWORD_MIN_LENGTH, max=domain.PASSWORD_MAX_LENGTH),
+        load_only=True,
+    )
+    full_name = _name(required=True)
+
+
+class UserSchema(ma.Schema):
+    id = fields.Integer()
+    email = fields.String()
+    full_name = fields.String()
+    is_admin = fields.Boolean()
+    created_at = UtcTimestamp()
+
+
+class TokenRequestSchema(ma.Schema):
+    """OAuth2 password grant form (RFC 6749 §4.3.2); ``username`` is the email."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # clients may send scope, client_id and the like
+
+    grant_type = fields.String(validate=validate.Equal("password"))
+    username = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(ma.Schema):
+    """OAuth2 access token response (RFC 6749 §5.1); ``expires_in`` is in seconds."""
+
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+# --- catalog ----------------------------------------------------------------------------------------------
+
+
+class ProductCreateSchema(ma.Schema):
+    sku = fields.String(required=True, validate=validate.Regexp(domain.SKU_PATTERN))
+    name = _name(required=True)
+    description = fields.String(load_default="", validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
+    price_cents = _strict_int(minimum=0, maximum=domain.MAX_PRICE_CENTS, required=True)
+    stock = _strict_int(minimum=0, maximum=domain.MAX_STOCK, required=True)
+
+
+class ProductUpdateSchema(ma.Schema):
+    """Partial update: members left out stay as they are; ``null`` is not a value (``allow_none`` is off)."""
+
+    name = _name()
+    description = fields.String(validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
+    price_cents = _strict_int(minimum=0, maximum=domain.MAX_PRICE_CENTS)
+    stock = _strict_int(minimum=0, maximum=domain.MAX_STOCK)
+
+
+class ProductSchema(ma.Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    description = fields.String()
+    price_cents = fields.Integer()
+    currency = fields.String()
+    stock = fields.Integer()
+    created_at = UtcTimestamp()
+
+
+class ProductQuerySchema(ma.Schema):
+    limit = fields.Integer(
+        load_default=domain.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, domain.PAGE_LIMIT_MAX)
+    )
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
+    q = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "case-insensitive name search"}
+    )
+
+
+# --- orders -----------------------------------------------------------------------------------------------
+
+
+class OrderLineSchema(ma.Schema):
+    product_id = _strict_int(minimum=1, maximum=domain.MAX_DB_ID, required=True)
+    quantity = _strict_int(minimum=1, maximum=domain.MAX_LINE_QUANTITY, required=True)
+
+
+class OrderCreateSchema(ma.Schema):
+    items = fields.List(
+        fields.Nested(OrderLineSchema),
+        required=True,
+        validate=validate.Length(min=1, max=domain.MAX_ORDER_LINES),
+    )
+
+    @ma.validates("items")
+    def _each_product_once(self, items: list[dict[str, int]], **kwargs: Any) -> None:
+        seen: set[int] = set()
+        # marshmallow also calls this when some lines failed; those arrive without their invalid members
+        for product_id in (line["product_id"] for line in items if "product_id" in line):
+            if product_id in seen:
+                raise ma.ValidationError(f"product {product_id} appears more than once")
+            seen.add(product_id)
+
+
+class OrderItemSchema(ma.Schema):
+    product_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    unit_price_cents = fields.Integer()
+    quantity = fields.Integer()
+    line_total_cents = fields.Integer()
+
+
+class OrderSchema(ma.Schema):
+    id = fields.Integer()
+    status = fields.String()
+    items = fields.List(fields.Nested(OrderItemSchema))
+    total_cents = fields.Integer()
+    currency = fields.String()
+    created_at = UtcTimestamp()
+    confirmed_at = UtcTimestamp(allow_none=True)
+
+
+class OrderQuerySchema(ma.Schema):
+    limit = fields.Integer(
+        load_default=domain.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, domain.PAGE_LIMIT_MAX)
+    )
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
+
+
+# --- shared shapes ----------------------------------------------------------------------------------------
+
+
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """A page of ``item_schema``: ``{items, total, limit, offset}``."""
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "total": fields.Integer(),
+            "limit": fields.Integer(),
+            "offset": fields.Integer(),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
+    )
+
+
+ProductPageSchema = page_schema(ProductSchema)
+OrderPageSchema = page_schema(OrderSchema)
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String()
+
+
+class ProblemDetailsSchema(ma.Schema):
+    """RFC 9457 problem document, served as ``application/problem+json``."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+
+
+class InvalidMemberSchema(ma.Schema):
+    """Where a validation problem is: exactly one of ``pointer``, ``parameter`` or ``header``."""
+
+    pointer = fields.String(metadata={"description": "RFC 6901 JSON Pointer into the body"})
+    parameter = fields.String(metadata={"description": "query parameter name"})
+    header = fields.String(metadata={"description": "request header name"})
+    detail = fields.String()
+
+
+class ValidationProblemSchema(ProblemDetailsSchema):
+    errors = fields.List(fields.Nested(InvalidMemberSchema))

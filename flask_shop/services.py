@@ -1,0 +1,322 @@
+"""The service layer: one function per use case, each one unit of work that commits explicitly.
+
+Functions are keyword-only and take the request's ``Session``; they raise domain exceptions
+(:mod:`shared.domain`) and never know about HTTP. The FastAPI app's ``services.py`` has the same functions, in
+the same order, doing the same steps with ``await``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from flask_shop.schemas import OrderSchema
+from shared import idempotency as idem
+from shared.domain import (
+    CURRENCY,
+    EmailTaken,
+    NotFound,
+    OrderStatus,
+    SkuTaken,
+    ensure_cancellable,
+    order_total_cents,
+    price_order,
+)
+from shared.mailer import CONFIRMATION_TOPIC, confirmation_payload
+from shared.models import AuthToken, IdempotencyKey, Order, OrderItem, OutboxMessage, Product, User
+from shared.security import hash_password, hash_token, new_token, verify_password
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+def register_user(*, session: Session, email: str, password: str, full_name: str) -> User:
+    """Insert a user with an argon2id hash; raises :class:`EmailTaken` (also when racing another insert)."""
+    password_hash = hash_password(password)  # CPU-bound, tens of ms
+    user: User | None = session.scalar(
+        insert(User)
+        .values(email=email, full_name=full_name, password_hash=password_hash)
+        .on_conflict_do_nothing()
+        .returning(User)
+    )
+    if user is None:
+        raise EmailTaken(f"{email} is already registered.")
+    session.commit()
+    return user
+
+
+def issue_token(*, session: Session, email: str, password: str, ttl_seconds: int) -> str | None:
+    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong."""
+    user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    password_hash = user.password_hash if user else None
+    if not verify_password(password_hash, password) or user is None:
+        return None
+    token, token_hash = new_token()
+    expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check
+    session.add(AuthToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
+    session.commit()
+    return token
+
+
+def authenticate_token(*, session: Session, token: str) -> AuthToken | None:
+    """The unexpired, unrevoked token row for ``token`` (with its user), or ``None``."""
+    return session.scalar(
+        select(AuthToken).where(
+            AuthToken.token_hash == hash_token(token),
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > func.now(),
+        )
+    )
+
+
+def revoke_token(*, session: Session, token_id: int) -> None:
+    """Mark a token revoked; it stops working at once, on both apps."""
+    session.execute(update(AuthToken).where(AuthToken.id == token_id).values(revoked_at=func.now()))
+    session.commit()
+
+
+# --- catalog ----------------------------------------------------------------------------------------------
+
+
+def list_products(*, session: Session, limit: int, offset: int, q: str | None) -> tuple[list[Product], int]:
+    """One page of products by id, and the number of all matches."""
+    query = select(Product)
+    if q:
+        query = query.where(Product.name.icontains(q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    products = session.scalars(query.order_by(Product.id).limit(limit).offset(offset))
+    return list(products), total or 0
+
+
+def get_product(*, session: Session, product_id: int) -> Product:
+    """The product with ``product_id``; raises :class:`NotFound`."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist.")
+    return product
+
+
+def create_product(
+    *, session: Session, sku: str, name: str, description: str, price_cents: int, stock: int
+) -> Product:
+    """Insert a product; raises :class:`SkuTaken` (also when racing another insert of the SKU)."""
+    product: Product | None = session.scalar(
+        insert(Product)
+        .values(sku=sku, name=name, description=description, price_cents=price_cents, stock=stock)
+        .on_conflict_do_nothing(index_elements=[Product.sku])
+        .returning(Product)
+    )
+    if product is None:
+        raise SkuTaken(f"SKU {sku} already exists.")
+    session.commit()
+    return product
+
+
+def update_product(*, session: Session, product_id: int, changes: dict[str, Any]) -> Product:
+    """Set ``changes`` (any of name, description, price_cents, stock); raises :class:`NotFound`."""
+    if not changes:
+        return get_product(session=session, product_id=product_id)
+    product = session.scalar(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(**changes, updated_at=func.now())
+        .returning(Product)
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist.")
+    session.commit()
+    return product
+
+
+# --- orders -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The outcome of :func:`place_order`: ``body`` is the order's JSON, exactly as stored for replays."""
+
+    order_id: int
+    body: str
+    replayed: bool
+
+
+def place_order(
+    *,
+    session: Session,
+    user: User,
+    lines: list[tuple[int, int]],
+    idempotency_key: str | None,
+    request_body: Any,
+) -> PlacedOrder:
+    """Place an order for ``lines`` of ``(product_id, quantity)`` in one transaction.
+
+    Steps: claim the idempotency key (if any); lock the products in id order (so concurrent orders cannot
+    deadlock); price the lines from the catalog and check stock; decrement stock; insert the order, its line
+    items and the confirmation outbox row; remember the response under the key; commit.
+    Raises :class:`UnknownProduct`, :class:`InsufficientStock`, :class:`IdempotencyKeyReused` or
+    :class:`IdempotencyKeyInUse`; on any error nothing is written.
+    """
+    fingerprint = idem.request_fingerprint(request_body)
+    if idempotency_key is not None:
+        stored = _claim_idempotency_key(
+            session=session, user_id=user.id, key=idempotency_key, fingerprint=fingerprint
+        )
+        if stored is not None:
+            replay = PlacedOrder(order_id=stored.order_id, body=stored.response_body, replayed=True)
+            session.rollback()  # ends the transaction, releasing the key's lock; expires `stored`
+            return replay
+
+    products = _lock_products(session=session, product_ids=[product_id for product_id, _ in lines])
+    priced = price_order(lines, products)
+    for line in priced:
+        products[line.product_id].stock -= line.quantity
+    order = Order(
+        user_id=user.id,
+        status=OrderStatus.PENDING,
+        total_cents=order_total_cents(priced),
+        currency=CURRENCY,
+        items=[
+            OrderItem(
+                product_id=line.product_id,
+                sku=line.sku,
+                name=line.name,
+                unit_price_cents=line.unit_price_cents,
+                quantity=line.quantity,
+                line_total_cents=line.line_total_cents,
+            )
+            for line in priced
+        ],
+    )
+    session.add(order)
+    session.flush()  # assigns order.id and created_at
+    body = json.dumps(OrderSchema().dump(order), separators=(",", ":"), ensure_ascii=False)
+    session.add(
+        OutboxMessage(
+            topic=CONFIRMATION_TOPIC,
+            order_id=order.id,
+            payload=confirmation_payload(
+                order_id=order.id,
+                email=user.email,
+                full_name=user.full_name,
+                total_cents=order.total_cents,
+                currency=order.currency,
+                lines=[
+                    {
+                        "sku": i.sku,
+                        "name": i.name,
+                        "quantity": i.quantity,
+                        "line_total_cents": i.line_total_cents,
+                    }
+                    for i in order.items
+                ],
+            ),
+        )
+    )
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                user_id=user.id,
+                key=idempotency_key,
+                request_fingerprint=fingerprint,
+                order_id=order.id,
+                response_body=body,
+                expires_at=func.now() + idem.KEY_TTL,
+            )
+        )
+    session.commit()
+    return PlacedOrder(order_id=order.id, body=body, replayed=False)
+
+
+def list_orders(*, session: Session, user: User, limit: int, offset: int) -> tuple[list[Order], int]:
+    """One page of the user's orders, newest first, and how many they have."""
+    total = session.scalar(select(func.count()).where(Order.user_id == user.id))
+    orders = session.scalars(
+        select(Order)
+        .where(Order.user_id == user.id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(orders), total or 0
+
+
+def get_order(*, session: Session, user: User, order_id: int) -> Order:
+    """The user's order ``order_id``; raises :class:`NotFound` also for other users' orders."""
+    order = session.scalar(select(Order).where(Order.id == order_id, Order.user_id == user.id))
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    return order
+
+
+def cancel_order(*, session: Session, user: User, order_id: int) -> Order:
+    """Cancel the user's order and put its units back in stock, in one transaction.
+
+    Locks the order row, then its products in id order (the same order :func:`place_order` uses).
+    Raises :class:`NotFound` or :class:`OrderNotCancellable`.
+    """
+    order = session.scalar(
+        select(Order)
+        .where(Order.id == order_id, Order.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    ensure_cancellable(order.status)
+    products = _lock_products(session=session, product_ids=[item.product_id for item in order.items])
+    for item in order.items:
+        products[item.product_id].stock += item.quantity
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = func.now()
+    session.commit()
+    return order
+
+
+def _lock_products(*, session: Session, product_ids: list[int]) -> dict[int, Product]:
+    """``SELECT ... FOR UPDATE`` the products in ascending id order (the one lock order), by id."""
+    rows = session.scalars(
+        select(Product)
+        .where(Product.id.in_(product_ids))
+        .order_by(Product.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {product.id: product for product in rows}
+
+
+def _claim_idempotency_key(
+    *, session: Session, user_id: int, key: str, fingerprint: str
+) -> IdempotencyKey | None:
+    """Take the key's transaction-scoped advisory lock and return its stored response, if any.
+
+    The lock makes a concurrent request with the same key fail fast with :class:`IdempotencyKeyInUse`
+    instead of racing; it is released when the transaction ends, also if the process dies, so a key is
+    never stuck "in flight". Raises :class:`IdempotencyKeyReused` if the key was used with another body.
+    Expired keys (older than 24 hours) are deleted and the request runs as new.
+    """
+    locked = session.scalar(select(func.pg_try_advisory_xact_lock(user_id, idem.advisory_lock_key(key))))
+    if not locked:
+        raise idem.IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still in progress.")
+    row = (
+        session.execute(
+            select(IdempotencyKey, IdempotencyKey.expires_at <= func.now()).where(
+                IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    stored, expired = row
+    if expired:
+        session.delete(stored)
+        session.flush()
+        return None
+    if stored.request_fingerprint != fingerprint:
+        raise idem.IdempotencyKeyReused(f"Idempotency-Key {key!r} was used with a different request body.")
+    return stored
