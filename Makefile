@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXTRAS := fastapi,flask,test,dev
 PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck format run-fastapi db-upgrade db-seed lock clean
+.PHONY: install test lint typecheck format run-fastapi run-flask db-upgrade db-seed lock clean
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
 install: $(VENV)/.installed
@@ -38,6 +38,9 @@ db-seed: install
 
 run-fastapi: install
 	$(BIN)/uvicorn fastapi_shop.main:app --reload --no-access-log
+
+run-flask: install
+	$(BIN)/gunicorn -c flask_shop/gunicorn.conf.py --bind 127.0.0.1:8001 --reload "flask_shop:create_app()"
 
 # Re-resolve every dependency to its newest allowed version and rewrite the pins.
 lock:

@@ -12,12 +12,16 @@ import httpx
 Request = Callable[[httpx.Client], httpx.Response]
 
 
-def run_together(base_url: str, requests: list[Request], timeout: float = 60) -> list[httpx.Response]:
+def run_together(
+    base_url: str | list[str], requests: list[Request], timeout: float = 60
+) -> list[httpx.Response]:
     """Send ``requests`` in as many threads, released together by a barrier; responses in order.
 
-    Each thread gets its own client whose connection is opened (``GET /healthz``) before the barrier, so
-    connection set-up does not stagger the requests: they reach the server within a millisecond or so.
+    Each thread gets its own client on ``base_url`` (one for all, or one per request) whose connection is
+    opened (``GET /healthz``) before the barrier, so connection set-up does not stagger the requests: they
+    reach the servers within a millisecond or so.
     """
+    base_urls = base_url if isinstance(base_url, list) else [base_url] * len(requests)
     barrier = threading.Barrier(len(requests))
 
     def send(client: httpx.Client, request: Request) -> httpx.Response:
@@ -26,7 +30,7 @@ def run_together(base_url: str, requests: list[Request], timeout: float = 60) ->
         return request(client)
 
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        clients = [stack.enter_context(httpx.Client(base_url=base_url, timeout=timeout)) for _ in requests]
+        clients = [stack.enter_context(httpx.Client(base_url=url, timeout=timeout)) for url in base_urls]
         futures = [
             pool.submit(send, client, request) for client, request in zip(clients, requests, strict=True)
         ]

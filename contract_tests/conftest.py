@@ -20,16 +20,23 @@ def _stack(config: pytest.Config) -> str:
     return "local" if stack == "auto" else stack
 
 
+def _apps(config: pytest.Config) -> list[str]:
+    if _stack(config) != "url":
+        return list(stacks.TARGETS)
+    apps = stacks.url_app_names(config)
+    if not apps:
+        raise pytest.UsageError("--stack url needs --fastapi-url and/or --flask-url")
+    return apps
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize the ``app`` fixture with every app the stack serves."""
+    """Parametrize ``app`` with every app the stack serves, and ``pair`` with every ordered pair of them."""
+    apps = _apps(metafunc.config)
     if "app" in metafunc.fixturenames:
-        if _stack(metafunc.config) == "url":
-            apps = stacks.url_app_names(metafunc.config)
-            if not apps:
-                raise pytest.UsageError("--stack url needs --fastapi-url and/or --flask-url")
-        else:
-            apps = list(stacks.TARGETS)
         metafunc.parametrize("app", apps, scope="session")
+    if "pair" in metafunc.fixturenames:  # cross-app tests; skipped when the stack serves one app
+        pairs = [(a, b) for a in apps for b in apps if a != b]
+        metafunc.parametrize("pair", pairs, ids=[f"{a}->{b}" for a, b in pairs], scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +54,28 @@ def api(app: str, deployment: stacks.Deployment) -> Iterator[Api]:
     """A client for one app (the test id says which)."""
     with Api(app, deployment) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def apis(deployment: stacks.Deployment) -> Iterator[dict[str, Api]]:
+    """A client per app, for tests that talk to several apps on one database."""
+    clients: dict[str, Api] = {}
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            client.http.close()
+
+
+@pytest.fixture
+def first_and_second(
+    pair: tuple[str, str], apis: dict[str, Api], deployment: stacks.Deployment
+) -> tuple[Api, Api]:
+    """Clients of two different apps on the same database (``pair`` says which, in which order)."""
+    for app in pair:
+        if app not in apis:
+            apis[app] = Api(app, deployment)
+    return apis[pair[0]], apis[pair[1]]
 
 
 @pytest.fixture

@@ -102,3 +102,16 @@ def test_an_expired_token_is_401(api: Api, customer: Customer, database_url: str
             (customer.id,),
         )
     assert_problem(api.http.get("/api/v1/users/me", headers=customer.auth), 401)
+
+
+def test_no_cookie_is_ever_set(api: Api) -> None:
+    email = unique("cookie-") + "@example.com"
+    responses = [api.register(email=email), issued := api.token(email, PASSWORD)]
+    auth = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    responses += [
+        api.http.get("/api/v1/users/me", headers=auth),
+        api.http.post("/api/v1/auth/logout", headers=auth),
+        api.token(email, "wrong password"),
+    ]
+    for response in responses:
+        assert "set-cookie" not in response.headers, response.request.url
