@@ -20,8 +20,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--stack",
         choices=STACKS,
         default=os.environ.get("SHOP_TEST_STACK", "auto"),
-        help="where the apps run: local (throwaway PostgreSQL + server processes), url (running "
-        "deployments), auto (local until the containers stack exists). Env: SHOP_TEST_STACK",
+        help="where the apps run: local (throwaway PostgreSQL + server processes), containers "
+        "(testcontainers: PostgreSQL + images built from the Dockerfile), url (running deployments), "
+        "auto (containers when a Docker engine answers, else local). Env: SHOP_TEST_STACK",
     )
     for app in TARGETS:
         group.addoption(f"--{app}-url", help=f"base URL of a running {app} app, for --stack url")

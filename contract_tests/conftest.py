@@ -17,7 +17,9 @@ def _stack(config: pytest.Config) -> str:
     stack = str(config.getoption("--stack"))
     if stack not in stacks.STACKS:
         raise pytest.UsageError(f"--stack must be one of {', '.join(stacks.STACKS)}, not {stack!r}")
-    return "local" if stack == "auto" else stack
+    if stack == "auto":
+        return "containers" if stacks.docker_answers() else "local"
+    return stack
 
 
 def _apps(config: pytest.Config) -> list[str]:
@@ -41,8 +43,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def deployment(pytestconfig: pytest.Config) -> Iterator[stacks.Deployment]:
-    if _stack(pytestconfig) == "url":
+    stack = _stack(pytestconfig)
+    if stack == "url":
         with stacks.url_stack(pytestconfig) as deployed:
+            yield deployed
+    elif stack == "containers":
+        with stacks.containers_stack() as deployed:
             yield deployed
     else:
         with stacks.local_stack() as deployed:

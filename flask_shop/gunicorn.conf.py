@@ -18,6 +18,9 @@ os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
 
 # the app is created in each worker after the fork, so its confirmation threads and pool belong to the worker
 preload_app = False
+# workers' heartbeat files in memory, not on a container's (possibly slow) overlay disk; gunicorn's advice
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+control_socket_disable = True  # gunicorn's runtime control socket: unused here, and needs a home directory
 timeout = 30  # seconds a request may take before the worker is restarted
 graceful_timeout = 30  # seconds in-flight requests get to finish on SIGTERM
 keepalive = 5
