@@ -21,12 +21,9 @@ from fastapi_shop import auth, errors, health, orders, outbox, products
 from fastapi_shop.db import create_engine, create_sessionmaker
 from fastapi_shop.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
+from shared import api
 from shared.config import Settings
 from shared.mailer import LoggingMailer, Mailer
-from shared.request_id import HEADER as REQUEST_ID_HEADER
-
-MAX_BODY_BYTES = 1024 * 1024  # larger bodies get 413
-DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
 
 
 def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
@@ -57,8 +54,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
 
     app = FastAPI(
         title="shop (FastAPI)",
-        version="1.0.0",
-        description=DESCRIPTION,
+        version=api.VERSION,
+        description=api.DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -66,13 +63,13 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     errors.install(app)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "PATCH"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
-        expose_headers=["Location", "Idempotent-Replayed", REQUEST_ID_HEADER],
-        max_age=600,
+        allow_origins=settings.cors_origins,
+        allow_methods=api.CORS_METHODS,
+        allow_headers=api.CORS_ALLOW_HEADERS,
+        expose_headers=api.CORS_EXPOSE_HEADERS,
+        max_age=api.CORS_MAX_AGE_SECONDS,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
     for router in (health.router, auth.router, products.router, orders.router):
         app.include_router(router)

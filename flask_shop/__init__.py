@@ -13,12 +13,9 @@ from flask import Flask
 
 from flask_shop import auth, db, errors, health, middleware, orders, products
 from flask_shop.extensions import api, confirmations, cors
+from shared import api as shared_api
 from shared.config import Settings
 from shared.mailer import LoggingMailer
-from shared.request_id import HEADER as REQUEST_ID_HEADER
-
-MAX_BODY_BYTES = 1024 * 1024  # larger bodies get 413
-DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,16 +23,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     the environment) or ``MAILER`` (sends order confirmations, default: :class:`LoggingMailer`)."""
     app = Flask(__name__)
     app.config.from_mapping(
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_CONTENT_LENGTH=shared_api.MAX_BODY_BYTES,
         MAILER=LoggingMailer(),
         API_TITLE="shop (Flask)",
-        API_VERSION="1.0.0",
+        API_VERSION=shared_api.VERSION,
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
+        API_SPEC_OPTIONS={"info": {"description": shared_api.DESCRIPTION}},
     )
     app.config.from_mapping(config or {})
     if "SHOP_SETTINGS" not in app.config:
@@ -51,10 +48,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cors.init_app(
         app,
         origins=list(settings.cors_origins),
-        methods=["GET", "POST", "PATCH"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
-        expose_headers=["Location", "Idempotent-Replayed", REQUEST_ID_HEADER],
-        max_age=600,
+        methods=list(shared_api.CORS_METHODS),
+        allow_headers=list(shared_api.CORS_ALLOW_HEADERS),
+        expose_headers=list(shared_api.CORS_EXPOSE_HEADERS),
+        max_age=shared_api.CORS_MAX_AGE_SECONDS,
     )
     confirmations.init_app(app)
     api.init_app(app)

@@ -16,7 +16,7 @@ from flask_shop.api import Blueprint
 from flask_shop.auth import current_login
 from flask_shop.db import get_session
 from flask_shop.extensions import confirmations
-from flask_shop.schemas import OrderCreateSchema, OrderPageSchema, OrderQuerySchema, OrderSchema
+from flask_shop.schemas import OrderCreateSchema, OrderPageSchema, OrderSchema, PageQuerySchema
 from shared.domain import MAX_DB_ID
 from shared.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
 from shared.idempotency import parse_idempotency_key
@@ -61,7 +61,7 @@ def place_order(order_in: dict[str, Any]) -> Response:
 
 @blp.get("")
 @login_required
-@blp.arguments(OrderQuerySchema, location="query")
+@blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, OrderPageSchema)
 @blp.problem_responses(401, 422)
 def list_orders(query: dict[str, Any]) -> dict[str, Any]:

@@ -107,11 +107,16 @@ class ProductSchema(ma.Schema):
     created_at = UtcTimestamp()
 
 
-class ProductQuerySchema(ma.Schema):
+class PageQuerySchema(ma.Schema):
+    """``?limit&offset`` of a list endpoint."""
+
     limit = fields.Integer(
         load_default=domain.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, domain.PAGE_LIMIT_MAX)
     )
     offset = fields.Integer(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
+
+
+class ProductQuerySchema(PageQuerySchema):
     q = fields.String(
         validate=validate.Length(max=200), metadata={"description": "case-insensitive name search"}
     )
@@ -159,13 +164,6 @@ class OrderSchema(ma.Schema):
     currency = fields.String()
     created_at = UtcTimestamp()
     confirmed_at = UtcTimestamp(allow_none=True)
-
-
-class OrderQuerySchema(ma.Schema):
-    limit = fields.Integer(
-        load_default=domain.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, domain.PAGE_LIMIT_MAX)
-    )
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
 
 
 # --- shared shapes ----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ the same order, doing the same steps with ``await``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,17 +18,14 @@ from sqlalchemy.orm import Session
 from flask_shop.schemas import OrderSchema
 from shared import idempotency as idem
 from shared.domain import (
-    CURRENCY,
     EmailTaken,
     NotFound,
     OrderStatus,
     SkuTaken,
     ensure_cancellable,
-    order_total_cents,
     price_order,
 )
-from shared.mailer import CONFIRMATION_TOPIC, confirmation_payload
-from shared.models import AuthToken, IdempotencyKey, Order, OrderItem, OutboxMessage, Product, User
+from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
 from shared.security import hash_password, hash_token, new_token, verify_password
 
 # --- accounts ---------------------------------------------------------------------------------------------
@@ -137,15 +133,6 @@ def update_product(*, session: Session, product_id: int, changes: dict[str, Any]
 # --- orders -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PlacedOrder:
-    """The outcome of :func:`place_order`: ``body`` is the order's JSON, exactly as stored for replays."""
-
-    order_id: int
-    body: str
-    replayed: bool
-
-
 def place_order(
     *,
     session: Session,
@@ -153,7 +140,7 @@ def place_order(
     lines: list[tuple[int, int]],
     idempotency_key: str | None,
     request_body: Any,
-) -> PlacedOrder:
+) -> idem.PlacedOrder:
     """Place an order for ``lines`` of ``(product_id, quantity)`` in one transaction.
 
     Steps: claim the idempotency key (if any); lock the products in id order (so concurrent orders cannot
@@ -168,7 +155,7 @@ def place_order(
             session=session, user_id=user.id, key=idempotency_key, fingerprint=fingerprint
         )
         if stored is not None:
-            replay = PlacedOrder(order_id=stored.order_id, body=stored.response_body, replayed=True)
+            replay = idem.PlacedOrder(order_id=stored.order_id, body=stored.response_body, replayed=True)
             session.rollback()  # ends the transaction, releasing the key's lock; expires `stored`
             return replay
 
@@ -176,48 +163,11 @@ def place_order(
     priced = price_order(lines, products)
     for line in priced:
         products[line.product_id].stock -= line.quantity
-    order = Order(
-        user_id=user.id,
-        status=OrderStatus.PENDING,
-        total_cents=order_total_cents(priced),
-        currency=CURRENCY,
-        items=[
-            OrderItem(
-                product_id=line.product_id,
-                sku=line.sku,
-                name=line.name,
-                unit_price_cents=line.unit_price_cents,
-                quantity=line.quantity,
-                line_total_cents=line.line_total_cents,
-            )
-            for line in priced
-        ],
-    )
+    order = Order.from_priced_lines(user_id=user.id, lines=priced)
     session.add(order)
     session.flush()  # assigns order.id and created_at
     body = json.dumps(OrderSchema().dump(order), separators=(",", ":"), ensure_ascii=False)
-    session.add(
-        OutboxMessage(
-            topic=CONFIRMATION_TOPIC,
-            order_id=order.id,
-            payload=confirmation_payload(
-                order_id=order.id,
-                email=user.email,
-                full_name=user.full_name,
-                total_cents=order.total_cents,
-                currency=order.currency,
-                lines=[
-                    {
-                        "sku": i.sku,
-                        "name": i.name,
-                        "quantity": i.quantity,
-                        "line_total_cents": i.line_total_cents,
-                    }
-                    for i in order.items
-                ],
-            ),
-        )
-    )
+    session.add(OutboxMessage.order_confirmation(order, user))
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(
@@ -230,7 +180,7 @@ def place_order(
             )
         )
     session.commit()
-    return PlacedOrder(order_id=order.id, body=body, replayed=False)
+    return idem.PlacedOrder(order_id=order.id, body=body, replayed=False)
 
 
 def list_orders(*, session: Session, user: User, limit: int, offset: int) -> tuple[list[Order], int]:

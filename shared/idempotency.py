@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,16 @@ from shared.domain import DomainError
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The outcome of placing an order: ``body`` is the order's JSON exactly as stored for replays, and
+    ``replayed`` says whether it was replayed under an idempotency key rather than created now."""
+
+    order_id: int
+    body: str
+    replayed: bool
 
 
 class InvalidIdempotencyKey(DomainError):

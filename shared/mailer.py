@@ -28,22 +28,10 @@ class LoggingMailer:
         log.info("mail to=%s subject=%r", message["To"], message["Subject"])
 
 
-def confirmation_payload(
-    *, order_id: int, email: str, full_name: str, total_cents: int, currency: str, lines: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The outbox payload for an order confirmation: everything the email needs, frozen at order time."""
-    return {
-        "order_id": order_id,
-        "email": email,
-        "full_name": full_name,
-        "total_cents": total_cents,
-        "currency": currency,
-        "lines": lines,
-    }
-
-
 def confirmation_email(payload: dict[str, Any]) -> EmailMessage:
-    """Build the confirmation email from an outbox payload (see :func:`confirmation_payload`)."""
+    """Build the confirmation email from an outbox payload, as ``OutboxMessage.order_confirmation`` writes it:
+    ``{order_id, email, full_name, total_cents, currency, lines: [{sku, name, quantity, line_total_cents}]}``.
+    """
     message = EmailMessage()
     message["From"] = SENDER
     message["To"] = payload["email"]

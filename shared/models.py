@@ -8,6 +8,7 @@ schema (``alembic check`` reports no difference).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -28,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.domain import CURRENCY, OrderStatus
+from shared.domain import CURRENCY, OrderStatus, PricedLine, order_total_cents
+from shared.mailer import CONFIRMATION_TOPIC
 
 # Deterministic constraint names, so migrations can refer to them (and drop them) by name.
 NAMING_CONVENTION = {
@@ -126,6 +128,27 @@ class Order(Base):
         back_populates="order", order_by="OrderItem.id", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    @classmethod
+    def from_priced_lines(cls, *, user_id: int, lines: Sequence[PricedLine]) -> Order:
+        """A new ``pending`` order of ``lines`` (from :func:`shared.domain.price_order`), with its total."""
+        return cls(
+            user_id=user_id,
+            status=OrderStatus.PENDING,
+            total_cents=order_total_cents(lines),
+            currency=CURRENCY,
+            items=[
+                OrderItem(
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    unit_price_cents=line.unit_price_cents,
+                    quantity=line.quantity,
+                    line_total_cents=line.line_total_cents,
+                )
+                for line in lines
+            ],
+        )
+
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'confirmed', 'cancelled')", name="status_known"),
         CheckConstraint("total_cents >= 0", name="total_non_negative"),
@@ -196,6 +219,23 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = _created_at()
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    @classmethod
+    def order_confirmation(cls, order: Order, user: User) -> OutboxMessage:
+        """The confirmation of a flushed ``order`` (it needs the id), with everything the email shows."""
+        lines = [
+            {"sku": i.sku, "name": i.name, "quantity": i.quantity, "line_total_cents": i.line_total_cents}
+            for i in order.items
+        ]
+        payload = {
+            "order_id": order.id,
+            "email": user.email,
+            "full_name": user.full_name,
+            "total_cents": order.total_cents,
+            "currency": order.currency,
+            "lines": lines,
+        }
+        return cls(topic=CONFIRMATION_TOPIC, order_id=order.id, payload=payload)
 
     __table_args__ = (
         UniqueConstraint("order_id", "topic"),
