@@ -10,24 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from flask import Flask, Request, Response, abort, current_app
+from flask import Flask, Request, abort, current_app
 from flask_login import UserMixin, current_user, login_required
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from flask_shop import services
 from flask_shop.api import Blueprint
 from flask_shop.db import get_session
-from flask_shop.errors import problem_response
 from flask_shop.extensions import login_manager
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from shared.models import AuthToken, User
-from shared.problems import http_problem
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts")
 
-UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unauthorized_error(detail: str) -> Unauthorized:
+    """401 with ``WWW-Authenticate: Bearer`` (RFC 6750 §3); errors.py renders it as a problem document."""
+    return Unauthorized(detail, www_authenticate=WWWAuthenticate("Bearer"))
 
 
 # --- flask-login ------------------------------------------------------------------------------------------
@@ -58,13 +62,13 @@ def load_user_from_request(request: Request) -> LoginUser | None:
 
 
 @login_manager.unauthorized_handler
-def unauthorized() -> Response:
-    return problem_response(http_problem(401, "A valid bearer token is required."), UNAUTHORIZED_HEADERS)
+def unauthorized() -> None:
+    raise unauthorized_error("A valid bearer token is required.")
 
 
 def current_login() -> LoginUser:
-    login: LoginUser = current_user._get_current_object()
-    return login
+    """The request's :class:`LoginUser` (flask-login's ``current_user``), inside ``login_required`` views."""
+    return cast(LoginUser, current_user)
 
 
 def admin_required(view: F) -> F:
@@ -108,7 +112,7 @@ def issue_token(form: dict[str, Any]) -> dict[str, Any]:
         session=get_session(), email=form["username"], password=form["password"], ttl_seconds=ttl
     )
     if access_token is None:
-        abort(problem_response(http_problem(401, "Wrong email or password."), UNAUTHORIZED_HEADERS))
+        raise unauthorized_error("Wrong email or password.")
     return {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
 
 
