@@ -130,3 +130,26 @@ def test_interactive_docs_are_served(api: Api) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "openapi.json" in response.text
+
+
+def test_openapi_documents_the_bearer_token_on_protected_operations(api: Api) -> None:
+    spec = api.http.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    ((name, scheme),) = [(n, s) for n, s in schemes.items() if s["type"] == "oauth2"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"  # /docs can log in with it
+    protected = {
+        (method, path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS and operation.get("security") == [{name: []}]
+    }
+    assert protected == {
+        ("post", "/api/v1/auth/logout"),
+        ("get", "/api/v1/users/me"),
+        ("post", "/api/v1/products"),
+        ("patch", "/api/v1/products/{product_id}"),
+        ("post", "/api/v1/orders"),
+        ("get", "/api/v1/orders"),
+        ("get", "/api/v1/orders/{order_id}"),
+        ("post", "/api/v1/orders/{order_id}/cancel"),
+    }

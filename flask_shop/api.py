@@ -1,8 +1,9 @@
 """flask-smorest, set up for this contract: the ``Api`` extension, the ``Blueprint`` to use, the body parser.
 
-- :class:`ShopApi` documents every error status as ``application/problem+json``. flask-smorest registers one
-  response component per HTTP status (``NOT_FOUND``, ``UNPROCESSABLE_ENTITY``, ...) that ``@arguments`` and
-  ``problem_responses`` refer to; ours describe problem documents instead of flask-smorest's own error body.
+- :class:`ShopApi` documents every error status as ``application/problem+json``, and the bearer token
+  scheme. flask-smorest registers one response component per HTTP status (``NOT_FOUND``,
+  ``UNPROCESSABLE_ENTITY``, ...) that ``@arguments`` and ``problem_responses`` refer to; ours describe
+  problem documents instead of flask-smorest's own error body.
 - :class:`Blueprint` parses bodies with :class:`BodyParser`: webargs ignores a body that is not JSON and reads
   an empty one as ``{}``, where the contract wants ``415`` and "not a JSON object" (pointer ``""``).
 """
@@ -23,11 +24,20 @@ from shared.problems import MEDIA_TYPE
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+BEARER_SCHEME = "OAuth2PasswordBearer"  # FastAPI's name for the same scheme, so both documents match
 
 
 class ShopApi(flask_smorest.Api):  # type: ignore[misc]
     ERROR_SCHEMA = ProblemDetailsSchema
     DEFAULT_ERROR_RESPONSE_NAME = None  # document each operation's real errors, not a catch-all
+
+    def init_app(self, app: flask.Flask, **kwargs: Any) -> None:
+        super().init_app(app, **kwargs)
+        # the OAuth2 password flow, so that /docs can log in ("Authorize") and call protected operations
+        password_flow = {"tokenUrl": "/api/v1/auth/token", "scopes": {}}
+        self.spec.components.security_scheme(
+            BEARER_SCHEME, {"type": "oauth2", "flows": {"password": password_flow}}
+        )
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

@@ -18,7 +18,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from flask_shop import services
-from flask_shop.api import Blueprint
+from flask_shop.api import BEARER_SCHEME, Blueprint
 from flask_shop.db import get_session
 from flask_shop.extensions import login_manager
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
@@ -71,17 +71,22 @@ def current_login() -> LoginUser:
     return cast(LoginUser, current_user)
 
 
+def token_required(view: F) -> F:
+    """flask-login's ``login_required``, with the bearer scheme documented on the operation."""
+    documented: F = Blueprint.doc(security=[{BEARER_SCHEME: []}])(login_required(view))
+    return documented
+
+
 def admin_required(view: F) -> F:
-    """Like ``login_required``, and 403 unless the caller is an admin."""
+    """Like :func:`token_required`, and 403 unless the caller is an admin."""
 
     @wraps(view)
-    @login_required
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not current_login().user.is_admin:
             abort(403, "This needs an admin account.")
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return token_required(wrapper)  # type: ignore[return-value]  # outermost, so 401 comes before 403
 
 
 def init_app(app: Flask) -> None:
@@ -119,7 +124,7 @@ def issue_token(form: dict[str, Any]) -> dict[str, Any]:
 @blp.post("/auth/logout")
 @blp.response(204)
 @blp.problem_responses(401)
-@login_required
+@token_required
 def logout() -> None:
     """Revoke the token this request was made with."""
     services.revoke_token(session=get_session(), token_id=current_login().auth_token.id)
@@ -128,7 +133,7 @@ def logout() -> None:
 @blp.get("/users/me")
 @blp.response(200, UserSchema)
 @blp.problem_responses(401)
-@login_required
+@token_required
 def read_me() -> User:
     """The caller's account."""
     return current_login().user

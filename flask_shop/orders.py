@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request, url_for
-from flask_login import login_required
 
 from flask_shop import services
 from flask_shop.api import Blueprint
-from flask_shop.auth import current_login
+from flask_shop.auth import current_login, token_required
 from flask_shop.db import get_session
 from flask_shop.extensions import confirmations
 from flask_shop.schemas import OrderCreateSchema, OrderPageSchema, OrderSchema, PageQuerySchema
@@ -35,7 +34,7 @@ IDEMPOTENCY_KEY_PARAMETER = {
 
 
 @blp.post("")
-@login_required
+@token_required
 @blp.arguments(OrderCreateSchema)
 @blp.response(201, OrderSchema)
 @blp.problem_responses(400, 401, 409, 413, 415, 422)
@@ -60,7 +59,7 @@ def place_order(order_in: dict[str, Any]) -> Response:
 
 
 @blp.get("")
-@login_required
+@token_required
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, OrderPageSchema)
 @blp.problem_responses(401, 422)
@@ -74,7 +73,7 @@ def list_orders(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.get(f"/{ORDER_ID}")
-@login_required
+@token_required
 @blp.response(200, OrderSchema)
 @blp.problem_responses(401, 404)
 def get_order(order_id: int) -> Order:
@@ -83,7 +82,7 @@ def get_order(order_id: int) -> Order:
 
 
 @blp.post(f"/{ORDER_ID}/cancel")
-@login_required
+@token_required
 @blp.response(200, OrderSchema)
 @blp.problem_responses(401, 404, 409)
 def cancel_order(order_id: int) -> Order:
