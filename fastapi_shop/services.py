@@ -122,7 +122,7 @@ async def update_product(*, session: AsyncSession, product_id: int, changes: dic
     product = await session.scalar(
         update(Product)
         .where(Product.id == product_id)
-        .values(**changes, updated_at=func.now())
+        .values(**changes)  # updated_at: the column's onupdate
         .returning(Product)
         .execution_options(populate_existing=True)
     )

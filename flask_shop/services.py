@@ -120,7 +120,7 @@ def update_product(*, session: Session, product_id: int, changes: dict[str, Any]
     product = session.scalar(
         update(Product)
         .where(Product.id == product_id)
-        .values(**changes, updated_at=func.now())
+        .values(**changes)  # updated_at: the column's onupdate
         .returning(Product)
         .execution_options(populate_existing=True)
     )
