@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,8 +28,7 @@ from shared.mailer import LoggingMailer, Mailer
 def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
     """Build the app. ``mailer`` sends order confirmations (default: :class:`LoggingMailer`)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("shop").setLevel(settings.log_level)
+    settings.configure_logging()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

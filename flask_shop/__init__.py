@@ -5,7 +5,6 @@ Entry point: ``gunicorn -c flask_shop/gunicorn.conf.py "flask_shop:create_app()"
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,8 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if "SHOP_SETTINGS" not in app.config:
         app.config["SHOP_SETTINGS"] = Settings.from_env()
     settings: Settings = app.config["SHOP_SETTINGS"]
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("shop").setLevel(settings.log_level)
+    settings.configure_logging()
     app.json.sort_keys = False  # type: ignore[attr-defined]  # members in schema order, as FastAPI sends them
 
     db.init_app(app)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -69,6 +70,11 @@ class Settings:
             admin_email=os.environ.get("SHOP_ADMIN_EMAIL") or None,
             admin_password=os.environ.get("SHOP_ADMIN_PASSWORD") or None,
         )
+
+    def configure_logging(self) -> None:
+        """Log to stderr at ``LOG_LEVEL`` with timestamps, unless the server already configured the root."""
+        logging.basicConfig(level=self.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("shop").setLevel(self.log_level)
 
     def url_for_driver(self, driver: str) -> URL:
         """The database URL with the given SQLAlchemy driver, e.g. ``"asyncpg"`` or ``"psycopg"``.

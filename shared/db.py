@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed", help="insert the catalog and the admin user (idempotent)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.configure_logging()
     if args.command == "upgrade":
         upgrade(settings, args.revision)
     else:
