@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
@@ -15,6 +16,7 @@ from contract_tests.stacks import Deployment
 PROBLEM_TYPE_BASE = "https://shop.example/problems/"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 PASSWORD = "correct horse battery"
+CONFIRMATION_TIMEOUT_SECONDS = 10
 
 
 def unique(prefix: str) -> str:
@@ -121,6 +123,15 @@ class Api:
             headers["Idempotency-Key"] = key
         body = {"items": [{"product_id": p, "quantity": q} for p, q in lines]}
         return self.http.post("/api/v1/orders", json=body, headers=headers)
+
+    def wait_until_confirmed(self, customer: Customer, order_id: int) -> dict[str, Any]:
+        """The order once ``confirmed_at`` is set, or as it is after CONFIRMATION_TIMEOUT_SECONDS."""
+        deadline = time.monotonic() + CONFIRMATION_TIMEOUT_SECONDS
+        while True:
+            order: dict[str, Any] = self.http.get(f"/api/v1/orders/{order_id}", headers=customer.auth).json()
+            if order["confirmed_at"] is not None or time.monotonic() > deadline:
+                return order
+            time.sleep(0.1)
 
     def order_count(self, customer: Customer) -> int:
         listed = self.http.get("/api/v1/orders", headers=customer.auth)

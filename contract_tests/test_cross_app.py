@@ -10,7 +10,6 @@ from typing import Any
 
 from contract_tests.client import PASSWORD, Api, Customer, assert_problem, unique
 from contract_tests.concurrently import Request, run_together
-from contract_tests.test_orders import wait_until_confirmed
 
 
 def test_a_user_registered_on_one_app_gets_a_token_from_the_other(first_and_second: tuple[Api, Api]) -> None:
@@ -48,7 +47,7 @@ def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api])
     placed = first.place_order(customer, [(b["id"], 2), (a["id"], 1)])
     assert placed.status_code == 201
     order_id = placed.json()["id"]
-    confirmed = wait_until_confirmed(first, customer, order_id)
+    confirmed = first.wait_until_confirmed(customer, order_id)
     assert confirmed["status"] == "confirmed"
     url = f"/api/v1/orders/{order_id}"
     assert (

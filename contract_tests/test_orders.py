@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import psycopg
 
 from contract_tests.client import TIMESTAMP, Api, Customer, assert_invalid, assert_problem
 
 ORDER_MEMBERS = {"id", "status", "items", "total_cents", "currency", "created_at", "confirmed_at"}
-CONFIRMATION_TIMEOUT_SECONDS = 10
-
-
-def wait_until_confirmed(api: Api, customer: Customer, order_id: int) -> dict[str, Any]:
-    deadline = time.monotonic() + CONFIRMATION_TIMEOUT_SECONDS
-    while True:
-        order: dict[str, Any] = api.http.get(f"/api/v1/orders/{order_id}", headers=customer.auth).json()
-        if order["confirmed_at"] is not None or time.monotonic() > deadline:
-            return order
-        time.sleep(0.1)
 
 
 def test_placing_an_order_prices_it_from_the_catalog(api: Api, customer: Customer) -> None:
@@ -64,7 +51,7 @@ def test_an_order_keeps_the_price_it_was_placed_at(api: Api, customer: Customer)
 def test_the_confirmation_is_sent_after_the_response(api: Api, customer: Customer) -> None:
     product = api.create_product()
     order = api.place_order(customer, [(product["id"], 1)]).json()
-    confirmed = wait_until_confirmed(api, customer, order["id"])
+    confirmed = api.wait_until_confirmed(customer, order["id"])
     assert confirmed["status"] == "confirmed"
     assert TIMESTAMP.match(confirmed["confirmed_at"])
     assert confirmed["confirmed_at"] >= confirmed["created_at"]
@@ -74,14 +61,14 @@ def test_a_leftover_confirmation_is_relayed(api: Api, customer: Customer, databa
     """As if the process died before its background task ran: the outbox row is still unsent."""
     product = api.create_product()
     order = api.place_order(customer, [(product["id"], 1)]).json()
-    wait_until_confirmed(api, customer, order["id"])
+    api.wait_until_confirmed(customer, order["id"])
     with psycopg.connect(database_url) as connection:
         connection.execute(
             "UPDATE orders SET status = 'pending', confirmed_at = NULL WHERE id = %s", (order["id"],)
         )
         connection.execute("UPDATE outbox SET sent_at = NULL WHERE order_id = %s", (order["id"],))
     assert api.http.get(f"/api/v1/orders/{order['id']}", headers=customer.auth).json()["confirmed_at"] is None
-    relayed = wait_until_confirmed(api, customer, order["id"])
+    relayed = api.wait_until_confirmed(customer, order["id"])
     assert relayed["status"] == "confirmed"
 
 
@@ -183,7 +170,7 @@ def test_cancelling_restores_stock(api: Api, customer: Customer) -> None:
 def test_a_confirmed_order_can_be_cancelled(api: Api, customer: Customer) -> None:
     product = api.create_product(stock=3)
     order = api.place_order(customer, [(product["id"], 3)]).json()
-    assert wait_until_confirmed(api, customer, order["id"])["status"] == "confirmed"
+    assert api.wait_until_confirmed(customer, order["id"])["status"] == "confirmed"
     response = api.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer.auth)
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
