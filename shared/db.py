@@ -1,8 +1,8 @@
 """Database command line: ``python -m shared.db upgrade`` applies migrations, ``... seed`` seeds.
 
 Both read ``DATABASE_URL`` (see :mod:`shared.config`) and talk to PostgreSQL through psycopg 3. ``upgrade``
-takes an optional Alembic revision (default ``head``). ``seed`` needs ``SHOP_ADMIN_EMAIL`` and
-``SHOP_ADMIN_PASSWORD`` for the admin account and is safe to run any number of times.
+takes an optional Alembic revision (default ``head``); concurrent runs wait for each other. ``seed`` needs
+``SHOP_ADMIN_EMAIL`` and ``SHOP_ADMIN_PASSWORD`` for the admin account and is safe to run any number of times.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -18,9 +17,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
+from shared.schema import MIGRATIONS
 from shared.seed import seed_admin, seed_catalog
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(settings: Settings) -> Config:
@@ -34,7 +32,9 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``."""
+    """Apply migrations up to ``revision``. Concurrent runs serialize on an advisory lock (see
+    :mod:`shared.schema`), so ``DATABASE_URL`` must reach PostgreSQL directly, not a transaction-mode
+    pooler."""
     command.upgrade(alembic_config(settings), revision)
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 from shared.config import Settings
 from shared.models import Base
+from shared.schema import lock_migrations, unlock_migrations
 
 config = context.config
 if config.config_file_name is not None:  # the alembic CLI with alembic.ini; shared.db configures itself
@@ -29,12 +30,21 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Apply migrations in one transaction (PostgreSQL DDL is transactional)."""
+    """Apply migrations in one transaction (PostgreSQL DDL is transactional), holding the migration lock.
+
+    Concurrent runs (two Job pods, a Job and a developer) wait for each other on the lock; the one that goes
+    second reads the revision the first left and has nothing to do. The lock is session-level, so this must
+    connect to PostgreSQL directly, never through a transaction-mode pooler.
+    """
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
+        lock_migrations(connection)
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            unlock_migrations(connection)
     engine.dispose()
 
 

@@ -1,0 +1,73 @@
+"""The schema's version: which Alembic revision this code needs, which one a database has, and the lock that
+lets only one migration run at a time.
+
+Readiness rule (both apps' ``/readyz``): a process serves traffic only once the database's revision is this
+code's head, or a revision this code does not know, which a later release applied. Accepting newer revisions
+is what makes a rollback possible: migrations are written expand/contract, so each schema still serves the
+release before it, and a rolled-back pod becomes ready against it (see ``k8s/README.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, func, select
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Session-level advisory lock held by every migration run (shared/migrations/env.py). One bigint key: its key
+# space is separate from the (int4, int4) pairs that idempotency keys lock, so the two never collide.
+MIGRATION_LOCK_ID = 0x73686F70_6D696772  # "shopmigr"
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def head_revision() -> str:
+    """The newest revision in ``shared/migrations``: the schema this code needs."""
+    head = _scripts().get_current_head()
+    if head is None:
+        raise RuntimeError(f"{MIGRATIONS} has no revisions")
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The database's Alembic revision, or ``None`` when it has never been migrated (no ``alembic_version``).
+
+    Sync, on purpose: the async app calls it with ``await connection.run_sync(current_revision)``.
+    """
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_not_ready(revision: str | None) -> str | None:
+    """Why a database at ``revision`` cannot serve this code, as a sentence for a 503 problem's ``detail``;
+    ``None`` when it can (the head, or a newer revision this code does not know: see the module docstring)."""
+    head = head_revision()
+    if revision is None:
+        return f"The database has no schema yet; this version needs revision {head}."
+    known = {script.revision for script in _scripts().walk_revisions()}
+    if revision != head and revision in known:
+        return f"The database schema is at revision {revision}; this version needs revision {head}."
+    return None
+
+
+def lock_migrations(connection: Connection) -> None:
+    """Wait for the migration lock and hold it for the rest of ``connection``'s database session.
+
+    A session-level lock (``pg_advisory_lock``), so it must be taken on a direct connection to PostgreSQL:
+    through a transaction-mode pooler (PgBouncer ``pool_mode=transaction``) the next statement may run on
+    another server connection, and the lock would protect nothing.
+    """
+    connection.execute(select(func.pg_advisory_lock(MIGRATION_LOCK_ID)))
+    connection.commit()  # the lock outlives this transaction; Alembic then begins its own
+
+
+def unlock_migrations(connection: Connection) -> None:
+    """Release :func:`lock_migrations`' lock (closing the connection would too)."""
+    connection.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK_ID)))
+    connection.commit()

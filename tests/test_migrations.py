@@ -1,0 +1,71 @@
+"""``python -m shared.db upgrade``: concurrent runs serialize on the migration lock; the schema check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from shared.schema import MIGRATION_LOCK_ID, head_revision, schema_not_ready
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 30
+
+
+def _waiting_for_the_lock(connection: psycopg.Connection[tuple[int]]) -> int:
+    """How many sessions wait for the migration lock (a bigint key is split into classid/objid)."""
+    row = connection.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND ((classid::bigint << 32) | objid::bigint) = %s",
+        (MIGRATION_LOCK_ID,),
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_two_upgrades_at_once_both_succeed_and_apply_the_schema_once(empty_database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": empty_database_url, "LOG_LEVEL": "INFO"}
+    command = [sys.executable, "-m", "shared.db", "upgrade"]
+    with psycopg.connect(empty_database_url, autocommit=True) as gate:
+        # Hold the lock so both runs start and queue on it; releasing it lets them race for real.
+        gate.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+        runs = [
+            subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)
+        ]
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while _waiting_for_the_lock(gate) < 2:
+                assert time.monotonic() < deadline, "the upgrades never waited for the migration lock"
+                assert all(run.poll() is None for run in runs), "an upgrade finished without the lock"
+                time.sleep(0.1)
+            gate.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
+            logs = [run.communicate(timeout=WAIT_SECONDS)[1] for run in runs]
+        finally:
+            for run in runs:
+                run.kill()
+        assert [run.returncode for run in runs] == [0, 0], logs
+        applied = sum(log.count(f"Running upgrade  -> {head_revision()}") for log in logs)
+        assert applied == 1, logs
+        revisions = gate.execute("SELECT version_num FROM alembic_version").fetchall()
+        assert revisions == [(head_revision(),)]
+
+
+def test_a_database_without_a_schema_is_not_ready() -> None:
+    assert schema_not_ready(None) == (
+        f"The database has no schema yet; this version needs revision {head_revision()}."
+    )
+
+
+def test_the_head_revision_is_ready() -> None:
+    assert schema_not_ready(head_revision()) is None
+
+
+def test_a_revision_from_a_later_release_is_ready() -> None:
+    # expand/contract migrations: the release before a migration still runs on the schema after it
+    assert schema_not_ready(uuid.uuid4().hex[:12]) is None
+
