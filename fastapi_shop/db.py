@@ -17,13 +17,22 @@ from shared.config import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """The process's connection pool (``SHOP_DB_POOL_SIZE`` + ``SHOP_DB_MAX_OVERFLOW`` connections)."""
+    """The process's connection pool (``SHOP_DB_POOL_SIZE`` + ``SHOP_DB_MAX_OVERFLOW`` connections).
+
+    Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another
+    server connection, where a named prepared statement is missing or its name taken (asyncpg's FAQ, "Why am
+    I getting prepared statement errors?"; SQLAlchemy's asyncpg dialect, "Prepared Statement Cache").
+    """
+    connect_args: dict[str, object] = {"timeout": 5}  # seconds to establish a connection (asyncpg)
+    if settings.transaction_pooler:
+        # both statement caches off: asyncpg then uses only the unnamed statement, parsed again for each use
+        connect_args |= {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     return create_async_engine(
         settings.url_for_driver("asyncpg"),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
-        connect_args={"timeout": 5},  # seconds to establish a connection (asyncpg)
+        connect_args=connect_args,
     )
 
 

@@ -15,13 +15,22 @@ from shared.config import Settings
 
 
 def create_engine(settings: Settings) -> Engine:
-    """The process's connection pool; gunicorn.conf.py sizes it to the worker's threads by default."""
+    """The process's connection pool; gunicorn.conf.py sizes it to the worker's threads by default.
+
+    Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another
+    server connection, where a named prepared statement is missing or its name taken (psycopg's docs,
+    "Prepared statements").
+    """
+    connect_args: dict[str, object] = {"connect_timeout": 5}  # seconds to establish a connection (libpq)
+    if settings.transaction_pooler:
+        # psycopg then never prepares a statement, however often a query runs (by default: from the 6th time)
+        connect_args["prepare_threshold"] = None
     return sa_create_engine(
         settings.url_for_driver("psycopg"),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": 5},  # seconds to establish a connection (libpq)
+        connect_args=connect_args,
     )
 
 

@@ -3,6 +3,8 @@
 - ``DATABASE_URL``: a plain ``postgresql://`` URL (default ``postgresql://shop:shop@localhost:5432/shop``)
 - ``SHOP_DB_POOL_SIZE`` (5) and ``SHOP_DB_MAX_OVERFLOW`` (10): connections kept open, and extra ones
   allowed under load, per process
+- ``SHOP_DB_TRANSACTION_POOLER`` (false): true when ``DATABASE_URL`` points at a pooler in transaction mode
+  (PgBouncer ``pool_mode = transaction``): the apps then use no server-side prepared statements
 - ``CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (default: none)
 - ``LOG_LEVEL``: a :mod:`logging` level name (default ``INFO``)
 - ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
@@ -38,6 +40,18 @@ def _int(name: str, default: int, *, minimum: int) -> int:
     return value
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{name} must be true/false, 1/0 or yes/no, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings; build one with :meth:`from_env`."""
@@ -45,6 +59,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     pool_size: int = 5
     max_overflow: int = 10
+    transaction_pooler: bool = False
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
     token_ttl_seconds: int = 86400
@@ -63,6 +78,7 @@ class Settings:
             database_url=url,
             pool_size=_int("SHOP_DB_POOL_SIZE", 5, minimum=1),
             max_overflow=_int("SHOP_DB_MAX_OVERFLOW", 10, minimum=0),
+            transaction_pooler=_bool("SHOP_DB_TRANSACTION_POOLER", False),
             cors_origins=origins,
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
             token_ttl_seconds=_int("SHOP_TOKEN_TTL_SECONDS", 86400, minimum=1),
