@@ -14,11 +14,17 @@ from contract_tests.client import Api, Customer
 
 
 def _stack(config: pytest.Config) -> str:
+    """The stack to run on (``auto`` resolved), checked against the pooler asked for."""
     stack = str(config.getoption("--stack"))
     if stack not in stacks.STACKS:
         raise pytest.UsageError(f"--stack must be one of {', '.join(stacks.STACKS)}, not {stack!r}")
     if stack == "auto":
-        return "containers" if stacks.docker_answers() else "local"
+        stack = "containers" if stacks.docker_answers() else "local"
+    pooler = str(config.getoption("--pooler"))
+    if pooler not in stacks.POOLERS:
+        raise pytest.UsageError(f"--pooler must be one of {', '.join(stacks.POOLERS)}, not {pooler!r}")
+    if pooler != "none" and stack != "local":
+        raise pytest.UsageError(f"--pooler {pooler} runs on --stack local only, not on the {stack} stack")
     return stack
 
 
@@ -51,7 +57,7 @@ def deployment(pytestconfig: pytest.Config) -> Iterator[stacks.Deployment]:
         with stacks.containers_stack() as deployed:
             yield deployed
     else:
-        with stacks.local_stack() as deployed:
+        with stacks.local_stack(pooler=str(pytestconfig.getoption("--pooler"))) as deployed:
             yield deployed
 
 

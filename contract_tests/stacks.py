@@ -2,7 +2,8 @@
 
 A stack gives the tests a base URL per app, the admin's credentials and, where it can, a database URL (for
 the few tests that must age a row, e.g. expire a token). Apps are started lazily, one at a time, so
-``-k fastapi`` starts only the FastAPI server.
+``-k fastapi`` starts only the FastAPI server. The local stack can also put PgBouncer in transaction mode
+between the apps and PostgreSQL (``--pooler pgbouncer``).
 
 To add an app, add an :class:`AppTarget` to ``TARGETS``; every test then runs against it too.
 """
@@ -23,12 +24,13 @@ from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import docker
 import httpx
 import port_for
 import pytest
-from mirakuru import HTTPExecutor
+from mirakuru import HTTPExecutor, TCPExecutor
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -43,6 +45,7 @@ ADMIN_PASSWORD = "contract-tests-admin-password"  # only ever used for a throwaw
 CORS_ORIGIN = "https://allowed.example"
 START_TIMEOUT_SECONDS = 60
 STACKS = ("auto", "local", "containers", "url")
+POOLERS = ("none", "pgbouncer")
 POSTGRES_IMAGE = "postgres:17-bookworm"  # as in docker-compose.yml
 
 
@@ -79,6 +82,9 @@ class Deployment:
     admin_email: str
     admin_password: str
     database_url: str | None = None  # None: tests that need the database directly are skipped
+    # the DATABASE_URL the apps themselves use (through the pooler, if any, and as the apps' network names
+    # it), e.g. to start a variant on another database of the same server; None: the stack does not know it
+    app_database_url: str | None = None
     cors_origin: str | None = None  # an origin the apps allow; None: CORS tests are skipped
     _url_for: Callable[[str], str] = field(default=lambda name: "", repr=False)
     # starts one more instance of an app with changed settings; None: tests that need it are skipped
@@ -119,6 +125,7 @@ def url_stack(config: pytest.Config) -> Iterator[Deployment]:
         admin_email=email,
         admin_password=password,
         database_url=os.environ.get("SHOP_TEST_DATABASE_URL"),
+        app_database_url=os.environ.get("SHOP_TEST_APP_DATABASE_URL"),
         cors_origin=os.environ.get("SHOP_TEST_CORS_ORIGIN"),
         _url_for=url_for,
     )
@@ -162,6 +169,7 @@ def containers_stack() -> Iterator[Deployment]:
             admin_email=ADMIN_EMAIL,
             admin_password=ADMIN_PASSWORD,
             database_url=postgres.get_connection_url(driver=None),
+            app_database_url=env["DATABASE_URL"],
             cors_origin=CORS_ORIGIN,
             _url_for=servers.url,
             start_variant=servers.variant,
@@ -241,11 +249,18 @@ class _AppContainers:
 
 
 @contextlib.contextmanager
-def local_stack() -> Iterator[Deployment]:
-    """A throwaway PostgreSQL cluster, migrated and seeded, and each app as a server process on it."""
+def local_stack(pooler: str = "none") -> Iterator[Deployment]:
+    """A throwaway PostgreSQL cluster, migrated and seeded, and each app as a server process on it.
+
+    With ``pooler="pgbouncer"`` the apps connect through PgBouncer in transaction mode, with
+    ``SHOP_DB_TRANSACTION_POOLER=true``. The migration (its session-level advisory lock needs a session of
+    its own), the seed and the tests' own queries still connect to PostgreSQL directly.
+    """
+    pgbouncer = _find_pgbouncer() if pooler == "pgbouncer" else None  # before anything starts
     workdir = Path(tempfile.mkdtemp(prefix="shop-contract-"))
     try:
-        with _throwaway_postgres(workdir) as database_url:
+        with contextlib.ExitStack() as stack:
+            database_url = stack.enter_context(_throwaway_postgres(workdir))
             env = {
                 "DATABASE_URL": database_url,
                 "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -256,15 +271,19 @@ def local_stack() -> Iterator[Deployment]:
             }
             for step in ("upgrade", "seed"):
                 _run([sys.executable, "-m", "shared.db", step], env, workdir / f"{step}.log")
-            with _AppServers(env, workdir) as servers:
-                yield Deployment(
-                    admin_email=ADMIN_EMAIL,
-                    admin_password=ADMIN_PASSWORD,
-                    database_url=database_url,
-                    cors_origin=CORS_ORIGIN,
-                    _url_for=servers.url,
-                    start_variant=servers.variant,
-                )
+            if pgbouncer is not None:
+                env["DATABASE_URL"] = stack.enter_context(_pgbouncer(pgbouncer, database_url, workdir))
+                env["SHOP_DB_TRANSACTION_POOLER"] = "true"
+            servers = stack.enter_context(_AppServers(env, workdir))
+            yield Deployment(
+                admin_email=ADMIN_EMAIL,
+                admin_password=ADMIN_PASSWORD,
+                database_url=database_url,
+                app_database_url=env["DATABASE_URL"],
+                cors_origin=CORS_ORIGIN,
+                _url_for=servers.url,
+                start_variant=servers.variant,
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -334,6 +353,69 @@ def _pg_ctl_as_postgres_user(pg_ctl: str, workdir: Path) -> str:
     wrapper.write_text(f'#!/bin/sh\ncd / && exec runuser -u postgres -- "{pg_ctl}" "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
+
+
+@contextlib.contextmanager
+def _pgbouncer(pgbouncer: str, database_url: str, workdir: Path) -> Iterator[str]:
+    """Start PgBouncer in transaction mode in front of the cluster at ``database_url``; yields the
+    ``postgresql://`` URL of the same database through it.
+
+    The ``*`` entry makes every database of the cluster reachable, logged in as ``postgres`` (trusted on
+    127.0.0.1), so PgBouncer needs no password file. PgBouncer refuses to run as root, like PostgreSQL: as
+    root it runs as the ``postgres`` system user, which owns ``workdir`` by then.
+    """
+    server = urlsplit(database_url)
+    port = port_for.select_random()
+    config = workdir / "pgbouncer.ini"
+    config.write_text(
+        f"""[databases]
+* = host={server.hostname} port={server.port} user=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+pool_mode = transaction
+auth_type = any
+; more server connections than the apps' own pools hold (the race tests fill them), so no transaction
+; waits for one; fewer than PostgreSQL's max_connections (100), so the direct connections still fit
+max_client_conn = 500
+default_pool_size = 60
+"""
+    )
+    command = [pgbouncer, str(config)]  # in the foreground, logging to stderr
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    log_path = workdir / "pgbouncer.log"
+    with log_path.open("wb") as log:
+        executor = TCPExecutor(
+            command,
+            host="127.0.0.1",
+            port=port,
+            timeout=START_TIMEOUT_SECONDS,
+            cwd=str(workdir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            executor.start()
+        except (TimeoutExpired, ProcessExitedWithError, AlreadyRunning) as exc:
+            raise RuntimeError(f"PgBouncer did not start:\n{_tail(log_path)}") from exc
+        try:
+            yield server._replace(netloc=f"postgres@127.0.0.1:{port}").geturl()
+        finally:
+            executor.stop()
+
+
+def _find_pgbouncer() -> str:
+    """``pgbouncer`` from ``PATH`` or ``/usr/sbin`` (Debian puts it there, often not on a user's ``PATH``)."""
+    for candidate in (shutil.which("pgbouncer"), "/usr/sbin/pgbouncer"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise pytest.UsageError(
+        "--pooler pgbouncer needs PgBouncer (Debian/Ubuntu: `sudo apt-get install pgbouncer`; "
+        "macOS: `brew install pgbouncer`)"
+    )
 
 
 class _AppServers:
