@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import port_for
+import psycopg
 import pytest
+from psycopg import sql
 
-from contract_tests.client import Api, assert_problem
-from contract_tests.stacks import Deployment
+from contract_tests.client import Api, assert_problem, unique
+from contract_tests.stacks import ROOT, Deployment
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 OPERATIONS = {
@@ -53,6 +60,39 @@ def test_readiness_fails_and_liveness_holds_without_a_database(app: str, deploym
         live = httpx.get(f"{url}/healthz", timeout=10)
         assert live.status_code == 200
         assert live.json() == {"status": "ok"}
+
+
+@pytest.fixture
+def empty_database(database_url: str) -> Iterator[str]:
+    """The name of a new, empty database beside the apps' own, dropped afterwards."""
+    name = unique("unmigrated_")
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+def test_readiness_waits_for_the_schema_and_liveness_holds(
+    app: str, deployment: Deployment, database_url: str, empty_database: str
+) -> None:
+    if deployment.start_variant is None or deployment.app_database_url is None:
+        pytest.skip("this stack cannot start an app against another database")
+    app_side = _with_database(deployment.app_database_url, empty_database)
+    with deployment.start_variant(app, {"DATABASE_URL": app_side}) as url:
+        problem = assert_problem(httpx.get(f"{url}/readyz", timeout=10), 503)
+        assert problem["detail"].startswith("The database has no schema yet"), problem
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+
+        migrate_env = {**os.environ, "DATABASE_URL": _with_database(database_url, empty_database)}
+        subprocess.run([sys.executable, "-m", "shared.db", "upgrade"], env=migrate_env, cwd=ROOT, check=True)
+        ready = httpx.get(f"{url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"status": "ok"}
 
 
 def test_every_response_gets_a_generated_request_id(api: Api) -> None:

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.schema_ready = False  # health.readiness: the database has this code's schema
         relay = asyncio.create_task(
             outbox.run_relay(
                 sessionmaker=app.state.sessionmaker,

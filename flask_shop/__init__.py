@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # members in schema order, as FastAPI sends them
 
     db.init_app(app)
+    app.extensions["shop.schema_ready"] = False  # health.readiness: the database has this code's schema
     auth.init_app(app)
     middleware.init_app(app)
     cors.init_app(

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from flask_shop.api import Blueprint
 from flask_shop.schemas import HealthSchema
+from shared.schema import current_revision, schema_not_ready
 
 blp = Blueprint("operations", __name__, description="Operations")
 
@@ -24,12 +25,21 @@ def liveness() -> dict[str, str]:
 @blp.response(200, HealthSchema)
 @blp.problem_responses(503)
 def readiness() -> dict[str, str]:
-    """The database answers ``SELECT 1`` within 2 seconds (once connected; connecting may take up to the
-    engine's 5 s connect timeout); 503 otherwise (out of rotation until it does)."""
+    """The database answers within 2 seconds (once connected; connecting may take up to the engine's 5 s
+    connect timeout) and has this code's schema (see :mod:`shared.schema`); 503 otherwise, with the reason.
+    Until the schema first matches, each check reads the Alembic revision; after that, only ``SELECT 1``."""
+    schema_ready = current_app.extensions["shop.schema_ready"]
     try:
         with current_app.extensions["shop.engine"].connect() as connection:
             connection.execute(text(f"SET LOCAL statement_timeout = {READINESS_TIMEOUT_SECONDS * 1000}"))
-            connection.execute(text("SELECT 1"))
+            if schema_ready:
+                connection.execute(text("SELECT 1"))
+            else:
+                revision = current_revision(connection)
     except Exception:
         abort(503, "The database is not answering.")
+    if not schema_ready:
+        if reason := schema_not_ready(revision):
+            abort(503, reason)
+        current_app.extensions["shop.schema_ready"] = True
     return {"status": "ok"}
