@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import docker
@@ -47,6 +47,15 @@ START_TIMEOUT_SECONDS = 60
 STACKS = ("auto", "local", "containers", "url")
 POOLERS = ("none", "pgbouncer")
 POSTGRES_IMAGE = "postgres:17-bookworm"  # as in docker-compose.yml
+# The pods' securityContext (k8s/base) as `docker run` options: --read-only --tmpfs /tmp --cap-drop ALL
+# --security-opt no-new-privileges --user 10001:10001 (the image's user)
+POD_SECURITY: dict[str, Any] = {
+    "read_only": True,
+    "tmpfs": {"/tmp": "rw,nosuid,nodev,size=64m"},  # noqa: S108  # a tmpfs inside the container
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges"],
+    "user": "10001:10001",
+}
 
 
 @dataclass(frozen=True)
@@ -233,7 +242,9 @@ class _AppContainers:
         raise RuntimeError(f"{image} did not answer {probe}:\n{logs[-4000:]}")
 
     def _container(self, image: str, env: dict[str, str]) -> DockerContainer:
-        container = DockerContainer(image).with_network(self.network)
+        """A container of ``image`` locked down as the Kubernetes pods are (k8s/base), so that a change which
+        needs a writable root, root itself or a capability fails here first."""
+        container = DockerContainer(image, **POD_SECURITY).with_network(self.network)
         for key, value in env.items():
             container = container.with_env(key, value)
         return container
@@ -260,7 +271,7 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
     workdir = Path(tempfile.mkdtemp(prefix="shop-contract-"))
     try:
         with contextlib.ExitStack() as stack:
-            database_url = stack.enter_context(_throwaway_postgres(workdir))
+            database_url = stack.enter_context(throwaway_postgres(workdir))
             env = {
                 "DATABASE_URL": database_url,
                 "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -289,7 +300,7 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
 
 
 @contextlib.contextmanager
-def _throwaway_postgres(workdir: Path) -> Iterator[str]:
+def throwaway_postgres(workdir: Path) -> Iterator[str]:
     """Start a cluster with pytest-postgresql's executor; yields a ``postgresql://`` URL to database ``shop``.
 
     PostgreSQL refuses to run as root. When the tests run as root (CI containers do), pg_ctl is run as the

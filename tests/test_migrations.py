@@ -68,4 +68,3 @@ def test_the_head_revision_is_ready() -> None:
 def test_a_revision_from_a_later_release_is_ready() -> None:
     # expand/contract migrations: the release before a migration still runs on the schema after it
     assert schema_not_ready(uuid.uuid4().hex[:12]) is None
-
