@@ -2,10 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := fastapi,flask,test,dev
+EXTRAS := fastapi,flask,test,dev,k8s
+CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck format run-fastapi run-flask db-upgrade db-seed lock clean
+.PHONY: install test lint typecheck format run-fastapi run-flask db-upgrade db-seed lock clean \
+	k8s-check k8s-demo k8s-down
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
 install: $(VENV)/.installed
@@ -42,6 +44,24 @@ run-fastapi: install
 run-flask: install
 	$(BIN)/gunicorn -c flask_shop/gunicorn.conf.py --bind 127.0.0.1:8001 --reload "flask_shop:create_app()"
 
+# Offline checks of k8s/: render every overlay, validate against the Kubernetes schemas, checkov, and the
+# tests in k8s/test_manifests.py. Needs kubectl (it carries kustomize).
+k8s-check: install $(CHECKOV_VENV)/.installed
+	$(BIN)/pytest k8s -p no:cacheprovider $(PYTEST_ARGS)
+
+# checkov in a venv of its own: its pinned dependencies conflict with the project's
+$(CHECKOV_VENV)/.installed: k8s/checkov-constraints.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --constraint k8s/checkov-constraints.txt checkov
+	touch $@
+
+# The Kubernetes demo on kind (needs Docker, kind and kubectl): see k8s/README.md
+k8s-demo: install
+	k8s/demo.sh up
+
+k8s-down:
+	k8s/demo.sh down
+
 # Re-resolve every dependency to its newest allowed version and rewrite the pins.
 lock:
 	rm -rf .lock-venv
@@ -50,6 +70,12 @@ lock:
 	{ echo "# Pins for every extra of the project; regenerate with 'make lock'."; \
 	  .lock-venv/bin/pip freeze --exclude shop; } > constraints.txt
 	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet checkov
+	{ echo "# Pins for checkov, which make k8s-check installs in its own venv ($(CHECKOV_VENV)): its dependencies"; \
+	  echo "# conflict with the project's (packaging). Regenerate with 'make lock'."; \
+	  .lock-venv/bin/pip freeze; } > k8s/checkov-constraints.txt
+	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .lock-venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .lock-venv .mypy_cache .ruff_cache .pytest_cache

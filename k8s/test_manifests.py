@@ -1,0 +1,553 @@
+"""Offline checks of the Kubernetes manifests (``make k8s-check``), on what ``kubectl kustomize`` renders.
+
+Schemas (kubernetes-validate, strict, oldest and newest supported Kubernetes) and checkov cover the
+objects one at a time. The rest checks what only a live API server or the apps themselves would catch:
+selectors that select, probes the apps serve, variables the apps read, the image's user and port, the
+migration command compose runs, and the exact network paths the NetworkPolicies leave open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "k8s"
+OVERLAYS = ("dev", "production")
+KUBERNETES_VERSIONS = ("1.32", "1.37")  # the oldest and newest minor versions we support (k8s/README.md)
+# custom resources of the CloudNativePG operator: no schema ships offline; the API server checks them
+OPERATOR_KINDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Pooler")}
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+APP_IMAGES = {"shop-fastapi": "fastapi", "shop-flask": "flask"}  # image name -> Dockerfile target
+
+Object = dict[str, Any]
+
+
+# --- rendering and the repository's other sources of truth -------------------------------------------------
+
+
+@cache
+def _rendered_text(overlay: str) -> str:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail(
+            "make k8s-check needs kubectl (it carries kustomize): https://kubernetes.io/docs/tasks/tools/"
+        )
+    result = subprocess.run(
+        [kubectl, "kustomize", str(K8S / "overlays" / overlay)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def rendered(overlay: str) -> list[Object]:
+    return [obj for obj in yaml.safe_load_all(_rendered_text(overlay)) if obj]
+
+
+def of_kind(overlay: str, *kinds: str) -> list[Object]:
+    return [obj for obj in rendered(overlay) if obj["kind"] in kinds]
+
+
+def named(overlay: str, kind: str, name: str) -> Object:
+    (obj,) = [o for o in of_kind(overlay, kind) if o["metadata"]["name"] == name]
+    return obj
+
+
+def pod_spec(workload: Object) -> Object:
+    spec: Object = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def image_name(container: Object) -> str:
+    """The image's short name: ``registry.example.com/shop/fastapi@sha256:...`` and ``shop-fastapi:dev`` are
+    both ``shop-fastapi``."""
+    image = re.split(r"[@:]", container["image"].rsplit("/", 1)[-1])[0]
+    return image if image.startswith("shop-") else f"shop-{image}"
+
+
+def app_containers(overlay: str) -> Iterator[tuple[Object, Object]]:
+    """(workload, container) for every container running one of the apps' images."""
+    for workload in of_kind(overlay, *WORKLOAD_KINDS):
+        for container in pod_spec(workload)["containers"]:
+            if image_name(container) in APP_IMAGES:
+                yield workload, container
+
+
+@cache
+def dockerfile_stages() -> dict[str, list[str]]:
+    """Each ``FROM ... AS name`` stage of the Dockerfile with its instruction lines (continuations joined)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("FROM "):
+            current = stages.setdefault(line.split()[-1], [])
+        elif line and not line.startswith("#"):
+            current.append(line)
+    return stages
+
+
+def dockerfile_instruction(stage: str, instruction: str) -> str:
+    """The argument of the last ``instruction`` in ``stage``, else in ``runtime``, the app stages' base."""
+    for name in (stage, "runtime"):
+        lines = [line for line in dockerfile_stages()[name] if line.startswith(instruction + " ")]
+        if lines:
+            return lines[-1][len(instruction) + 1 :].strip()
+    raise AssertionError(f"the Dockerfile's {stage} stage has no {instruction}")
+
+
+def image_user() -> tuple[int, int]:
+    """The uid and gid the runtime image creates for its non-root user."""
+    run = " ".join(dockerfile_stages()["runtime"])
+    uid = re.search(r"--uid (\d+)", run)
+    gid = re.search(r"--gid (\d+)", run)
+    assert uid, "the Dockerfile's runtime stage creates no user with --uid"
+    assert gid, "the Dockerfile's runtime stage creates no group with --gid"
+    return int(uid.group(1)), int(gid.group(1))
+
+
+class _RecordingEnviron(dict[str, str]):
+    """``os.environ`` stand-in that records which variables are read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+    def setdefault(self, key: str, default: str = "") -> str:
+        self.read.add(key)
+        return super().setdefault(key, default)
+
+
+def variables_read(monkeypatch: pytest.MonkeyPatch, app: str) -> set[str]:
+    """The environment variables ``app``'s process reads: ``shared/config.py``, and gunicorn.conf.py for
+    Flask."""
+    from shared.config import Settings
+
+    environ = _RecordingEnviron()
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "environ", environ)
+        Settings.from_env()
+        if app == "flask":
+            runpy.run_path(str(ROOT / "flask_shop" / "gunicorn.conf.py"))
+    return environ.read
+
+
+def container_variables(overlay: str, container: Object) -> set[str]:
+    """Every variable set in ``container``: ``env`` entries and the keys of the ConfigMaps in ``envFrom``."""
+    names = {entry["name"] for entry in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        config_map = named(overlay, "ConfigMap", source["configMapRef"]["name"])
+        names |= set(config_map["data"])
+    return names
+
+
+# --- schemas and checkov ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_is_valid_kubernetes(overlay: str, version: str) -> None:
+    for obj in rendered(overlay):
+        if (obj["apiVersion"], obj["kind"]) in OPERATOR_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']} on {version}: {exc.message}")
+
+
+def test_only_the_operator_kinds_go_without_a_schema() -> None:
+    """The one skip above must not hide a typo in a built-in kind's apiVersion."""
+    for obj in rendered("production"):
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            assert (obj["apiVersion"], obj["kind"]) in OPERATOR_KINDS
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_checkov_passes_with_the_committed_config(overlay: str, tmp_path: Path) -> None:
+    checkov = os.environ.get("CHECKOV") or shutil.which("checkov", path=str(ROOT / ".venv-checkov" / "bin"))
+    if checkov is None:
+        pytest.fail("checkov is not installed: run `make k8s-check`, which installs it in .venv-checkov")
+    manifest = tmp_path / f"{overlay}.yaml"
+    manifest.write_text(_rendered_text(overlay))
+    config = K8S / "overlays" / overlay / ".checkov.yaml"
+    result = subprocess.run(
+        [checkov, "--file", str(manifest), "--config-file", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},  # offline: don't fetch the guideline links
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"Passed checks: [1-9]\d*, Failed checks: 0", result.stdout), result.stdout
+
+
+# --- selectors, resources, probes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_workload_selects_its_own_pods(overlay: str) -> None:
+    for workload in of_kind(overlay, "Deployment", "StatefulSet"):
+        selector = workload["spec"]["selector"]["matchLabels"]
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items(), workload["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_selects_exactly_one_workload(overlay: str) -> None:
+    for service in of_kind(overlay, "Service"):
+        selector = service["spec"]["selector"].items()
+        selected = [
+            w["metadata"]["name"]
+            for w in of_kind(overlay, *WORKLOAD_KINDS)
+            if w["metadata"]["namespace"] == service["metadata"]["namespace"]
+            and selector <= w["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert len(selected) == 1, (service["metadata"]["name"], selected)
+        assert named(overlay, "Service", service["metadata"]["name"])["spec"]["type"] == "ClusterIP"
+
+
+def _quantity(value: str | int) -> float:
+    """A Kubernetes quantity in base units: ``500m`` -> 0.5, ``256Mi`` -> 268435456, ``1`` -> 1."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([A-Za-z]*)", str(value))
+    assert match, value
+    return float(match.group(1)) * units.get(match.group(2), 1)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_requests_no_more_than_its_limits(overlay: str) -> None:
+    for workload in of_kind(overlay, *WORKLOAD_KINDS):
+        for container in pod_spec(workload)["containers"]:
+            resources = container["resources"]
+            for resource in ("cpu", "memory"):
+                request = _quantity(resources["requests"][resource])
+                limit = _quantity(resources["limits"][resource])
+                assert 0 < request <= limit, (workload["metadata"]["name"], resource)
+
+
+@cache
+def serves(app: str, path: str) -> bool:
+    """Whether ``app`` routes ``GET path`` (anything but 404), asked in-process through its test client."""
+    if app == "fastapi":
+        from fastapi.testclient import TestClient
+
+        from fastapi_shop.main import create_app as create_fastapi_app
+
+        status: int = TestClient(create_fastapi_app()).get(path).status_code
+    else:
+        from flask_shop import create_app as create_flask_app
+
+        status = create_flask_app().test_client().get(path).status_code
+    return status != 404
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_probes_ask_the_app_on_its_port(overlay: str) -> None:
+    expose = int(dockerfile_instruction("runtime", "EXPOSE"))
+    for workload, container in app_containers(overlay):
+        if workload["kind"] == "Job":
+            continue
+        app = APP_IMAGES[image_name(container)]
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        assert list(ports.values()) == [expose]
+        probes = {
+            kind: container[kind]["httpGet"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+        }
+        assert probes["startupProbe"]["path"] == probes["livenessProbe"]["path"] == "/healthz"
+        assert probes["readinessProbe"]["path"] == "/readyz"
+        for probe in probes.values():
+            assert serves(app, probe["path"]), (app, probe["path"])
+            assert ports.get(probe["port"], probe["port"]) == expose
+
+
+# --- what runs, as whom, with which settings ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_containers_run_the_server_their_image_starts(overlay: str) -> None:
+    for workload, container in app_containers(overlay):
+        if workload["kind"] != "Deployment":
+            continue
+        target = APP_IMAGES[image_name(container)]
+        assert workload["metadata"]["name"] == f"shop-{target}"
+        cmd = json.loads(dockerfile_instruction(target, "CMD"))
+        assert cmd[0] == {"fastapi": "uvicorn", "flask": "gunicorn"}[target]
+        # no command/args override: the pod runs exactly the CMD the image was built and tested with
+        assert "command" not in container
+        assert "args" not in container
+
+
+def compose_migrate_command() -> list[str]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command: list[str] = compose["services"]["migrate"]["command"]
+    return command
+
+
+def test_the_dev_migration_runs_what_compose_runs() -> None:
+    (container,) = pod_spec(named("dev", "Job", "shop-migrate"))["containers"]
+    assert container["command"] == compose_migrate_command()
+
+
+def test_production_migrates_without_seeding_demo_data() -> None:
+    (container,) = pod_spec(named("production", "Job", "shop-migrate"))["containers"]
+    upgrade = shlex.split(compose_migrate_command()[-1].split("&&")[0])
+    assert container["command"] == upgrade == ["python", "-m", "shared.db", "upgrade"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_pods_set_only_variables_the_app_reads(overlay: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for workload, container in app_containers(overlay):
+        app = APP_IMAGES[image_name(container)]
+        variables = container_variables(overlay, container)
+        unread = variables - variables_read(monkeypatch, app)
+        assert not unread, f"{workload['metadata']['name']} sets variables nothing reads: {sorted(unread)}"
+        assert "DATABASE_URL" in variables
+        seeds = "shared.db seed" in " ".join(container.get("command", []))
+        if seeds:
+            assert {"SHOP_ADMIN_EMAIL", "SHOP_ADMIN_PASSWORD"} <= variables
+
+
+def test_production_apps_reach_postgres_through_a_transaction_pooler() -> None:
+    for _, container in app_containers("production"):
+        (source,) = container["envFrom"]
+        settings = named("production", "ConfigMap", source["configMapRef"]["name"])["data"]
+        assert settings["SHOP_DB_TRANSACTION_POOLER"] == "true"
+    pooler = named("production", "Pooler", "shop-db-pooler-rw")["spec"]
+    assert pooler["pgbouncer"]["poolMode"] == "transaction"
+    assert pooler["cluster"]["name"] == "shop-db"
+    assert named("production", "Cluster", "shop-db")["spec"]["instances"] == 3
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_pods_run_as_the_image_user_locked_down(overlay: str) -> None:
+    uid, gid = image_user()
+    for workload, container in app_containers(overlay):
+        pod = pod_spec(workload)
+        for context in (pod["securityContext"], container["securityContext"]):
+            assert context["runAsNonRoot"] is True
+            assert (context["runAsUser"], context["runAsGroup"]) == (uid, gid)
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]  # noqa: S108
+
+
+def test_production_runs_three_or_more_pinned_spread_replicas() -> None:
+    for app in APP_IMAGES:
+        deployment = named("production", "Deployment", app)
+        (container,) = pod_spec(deployment)["containers"]
+        assert re.search(r"@sha256:[0-9a-f]{64}$", container["image"])
+        assert "replicas" not in deployment["spec"]  # the autoscaler owns the count
+        assert named("production", "HorizontalPodAutoscaler", app)["spec"]["minReplicas"] >= 3
+        keys = {c["topologyKey"] for c in pod_spec(deployment)["topologySpreadConstraints"]}
+        assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_rollouts_never_go_below_the_disruption_budget(overlay: str) -> None:
+    for deployment in of_kind(overlay, "Deployment"):
+        name = deployment["metadata"]["name"]
+        assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        budget = named(overlay, "PodDisruptionBudget", name)["spec"]
+        assert budget["selector"] == deployment["spec"]["selector"]
+        (container,) = pod_spec(deployment)["containers"]
+        pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        graceful = _server_graceful_seconds(APP_IMAGES[image_name(container)])
+        assert pod_spec(deployment)["terminationGracePeriodSeconds"] > pause + graceful
+
+
+def _server_graceful_seconds(app: str) -> int:
+    if app == "fastapi":
+        cmd = json.loads(dockerfile_instruction("fastapi", "CMD"))
+        return int(cmd[cmd.index("--timeout-graceful-shutdown") + 1])
+    return int(runpy.run_path(str(ROOT / "flask_shop" / "gunicorn.conf.py"))["graceful_timeout"])
+
+
+# --- network paths ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A pod that sends or receives traffic in the model below; ``ports`` are its named container ports."""
+
+    name: str
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    ports: tuple[tuple[str, int], ...] = ()
+    listens: tuple[tuple[int, str], ...] = field(default=())  # (port, protocol)
+
+
+def _endpoint(name: str, namespace: str, labels: dict[str, str], listens: list[tuple[int, str]]) -> Endpoint:
+    return Endpoint(name, namespace, tuple(sorted(labels.items())), (), tuple(listens))
+
+
+def _shop_endpoints(overlay: str) -> list[Endpoint]:
+    endpoints = []
+    for workload in of_kind(overlay, *WORKLOAD_KINDS):
+        containers = pod_spec(workload)["containers"]
+        ports = [(p.get("name", ""), p["containerPort"]) for c in containers for p in c.get("ports", [])]
+        endpoints.append(
+            Endpoint(
+                workload["metadata"]["name"],
+                workload["metadata"]["namespace"],
+                tuple(sorted(workload["spec"]["template"]["metadata"]["labels"].items())),
+                tuple(ports),
+                tuple((port, "TCP") for _, port in ports),
+            )
+        )
+    return endpoints
+
+
+# pods outside the shop's namespace, with the labels their projects give them
+INGRESS_CONTROLLER = _endpoint(
+    "ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}, []
+)
+DNS = _endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")])
+POOLER = _endpoint("pooler", "shop-db", {"cnpg.io/poolerName": "shop-db-pooler-rw"}, [(5432, "TCP")])
+INSTANCE = _endpoint("postgres-instance", "shop-db", {"cnpg.io/cluster": "shop-db"}, [(5432, "TCP")])
+STRANGER = _endpoint(
+    "stranger", "elsewhere", {"app.kubernetes.io/name": "stranger"}, [(443, "TCP"), (5432, "TCP")]
+)
+
+
+def _selects(selector: Object, labels: dict[str, str]) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "extend the model for other operators"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def _peer_matches(peer: Object, other: Endpoint, policy_namespace: str) -> bool:
+    if "ipBlock" in peer:
+        return False  # the manifests open nothing by address; a new ipBlock must fail this model
+    if "namespaceSelector" in peer:
+        namespace_labels = {"kubernetes.io/metadata.name": other.namespace}
+        if not _selects(peer["namespaceSelector"], namespace_labels):
+            return False
+    elif other.namespace != policy_namespace:
+        return False
+    return _selects(peer.get("podSelector", {}), dict(other.labels))
+
+
+def _port_matches(rule_ports: list[Object] | None, target: Endpoint, port: int, protocol: str) -> bool:
+    if not rule_ports:
+        return True
+    for rule_port in rule_ports:
+        number = rule_port.get("port")
+        if isinstance(number, str):
+            number = dict(target.ports).get(number)
+        if rule_port.get("protocol", "TCP") == protocol and number in (None, port):
+            return True
+    return False
+
+
+def _allowed(
+    policies: list[Object],
+    direction: str,
+    subject: Endpoint,
+    peer: Endpoint,
+    target: Endpoint,
+    port: int,
+    proto: str,
+) -> bool:
+    """Whether ``subject``'s policies allow ``direction`` traffic with ``peer`` to ``target``'s port."""
+    kind, rules_key, peers_key = {
+        "Egress": ("Egress", "egress", "to"),
+        "Ingress": ("Ingress", "ingress", "from"),
+    }[direction]
+    selecting = [
+        p
+        for p in policies
+        if p["metadata"]["namespace"] == subject.namespace
+        and kind in p["spec"]["policyTypes"]
+        and _selects(p["spec"]["podSelector"], dict(subject.labels))
+    ]
+    if not selecting:
+        return subject.namespace != "shop"  # other namespaces are not ours to model: open
+    for policy in selecting:
+        for rule in policy["spec"].get(rules_key, []):
+            peers = rule.get(peers_key)
+            if peers and not any(_peer_matches(p, peer, subject.namespace) for p in peers):
+                continue
+            if _port_matches(rule.get("ports"), target, port, proto):
+                return True
+    return False
+
+
+def open_paths(overlay: str) -> set[tuple[str, str, int, str]]:
+    """Every (source, destination, port, protocol) the overlay's NetworkPolicies allow, where either end is
+    in the shop's namespace."""
+    policies = of_kind(overlay, "NetworkPolicy")
+    shop = _shop_endpoints(overlay)
+    pods = [*shop, INGRESS_CONTROLLER, DNS, POOLER, INSTANCE, STRANGER]
+    paths = set()
+    for source in pods:
+        for destination in pods:
+            if source is destination or (source not in shop and destination not in shop):
+                continue
+            for port, protocol in destination.listens:
+                if _allowed(
+                    policies, "Egress", source, destination, destination, port, protocol
+                ) and _allowed(policies, "Ingress", destination, source, destination, port, protocol):
+                    paths.add((source.name, destination.name, port, protocol))
+    return paths
+
+
+def _dns_for(names: list[str]) -> set[tuple[str, str, int, str]]:
+    return {(name, "kube-dns", 53, protocol) for name in names for protocol in ("UDP", "TCP")}
+
+
+def test_dev_network_paths_are_exactly_the_shops() -> None:
+    apps = ["shop-fastapi", "shop-flask"]
+    assert open_paths("dev") == {
+        *{("ingress-controller", app, 8000, "TCP") for app in apps},
+        *{(client, "postgres", 5432, "TCP") for client in [*apps, "shop-migrate"]},
+        *_dns_for([*apps, "shop-migrate", "postgres"]),
+    }
+
+
+def test_production_network_paths_are_exactly_the_shops() -> None:
+    apps = ["shop-fastapi", "shop-flask"]
+    assert open_paths("production") == {
+        *{("ingress-controller", app, 8000, "TCP") for app in apps},
+        *{(app, "pooler", 5432, "TCP") for app in apps},
+        ("shop-migrate", "postgres-instance", 5432, "TCP"),
+        *_dns_for([*apps, "shop-migrate"]),
+    }
