@@ -47,11 +47,10 @@ START_TIMEOUT_SECONDS = 60
 STACKS = ("auto", "local", "containers", "url")
 POOLERS = ("none", "pgbouncer")
 POSTGRES_IMAGE = "postgres:17-bookworm"  # as in docker-compose.yml
-# The pods' securityContext (k8s/base) as `docker run` options: --read-only --tmpfs /tmp --cap-drop ALL
-# --security-opt no-new-privileges --user 10001:10001 (the image's user)
+# The pods' securityContext (k8s/base) as `docker run` options: --read-only --cap-drop ALL
+# --security-opt no-new-privileges --user 10001:10001 (the image's user); plus --tmpfs /tmp (in _container)
 POD_SECURITY: dict[str, Any] = {
     "read_only": True,
-    "tmpfs": {"/tmp": "rw,nosuid,nodev,size=64m"},  # noqa: S108  # a tmpfs inside the container
     "cap_drop": ["ALL"],
     "security_opt": ["no-new-privileges"],
     "user": "10001:10001",
@@ -244,7 +243,11 @@ class _AppContainers:
     def _container(self, image: str, env: dict[str, str]) -> DockerContainer:
         """A container of ``image`` locked down as the Kubernetes pods are (k8s/base), so that a change which
         needs a writable root, root itself or a capability fails here first."""
-        container = DockerContainer(image, **POD_SECURITY).with_network(self.network)
+        container = (
+            DockerContainer(image, **POD_SECURITY)
+            .with_tmpfs_mount("/tmp")  # noqa: S108  # the pods' emptyDir on /tmp
+            .with_network(self.network)
+        )
         for key, value in env.items():
             container = container.with_env(key, value)
         return container
