@@ -42,7 +42,7 @@ COPY --from=build-fastapi /opt/venv /opt/venv
 COPY fastapi_shop ./fastapi_shop
 USER shop
 # exec form: uvicorn is PID 1 and gets SIGTERM itself; it stops accepting, finishes in-flight requests, exits
-CMD ["uvicorn", "fastapi_shop.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", \
+CMD ["uvicorn", "--factory", "fastapi_shop.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", \
      "--timeout-graceful-shutdown", "20"]
 
 FROM runtime AS flask

@@ -39,7 +39,7 @@ db-seed: install
 	$(BIN)/python -m shared.db seed
 
 run-fastapi: install
-	$(BIN)/uvicorn fastapi_shop.main:app --reload --no-access-log
+	$(BIN)/uvicorn --factory fastapi_shop.main:create_app --reload --no-access-log
 
 run-flask: install
 	$(BIN)/gunicorn -c flask_shop/gunicorn.conf.py --bind 127.0.0.1:8001 --reload "flask_shop:create_app()"

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from fastapi_shop import services
+from fastapi_shop.content_types import RequireForm, RequireJSON
 from fastapi_shop.db import SessionDep
-from fastapi_shop.dependencies import RequireForm, RequireJSON
 from fastapi_shop.errors import problem_responses
+from fastapi_shop.resources import SettingsDep
 from fastapi_shop.schemas import TokenOut, UserCreate, UserOut
 from shared.models import AuthToken, User
 
@@ -79,10 +80,10 @@ async def register(user_in: UserCreate, session: SessionDep) -> User:
     responses=problem_responses(401, 413, 415, 422),
 )
 async def issue_token(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
 ) -> TokenOut:
     """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
-    ttl = request.app.state.settings.token_ttl_seconds
+    ttl = settings.token_ttl_seconds
     access_token = await services.issue_token(
         session=session, email=form.username, password=form.password, ttl_seconds=ttl
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from sqlalchemy import text
 
 from fastapi_shop.errors import problem_responses
+from fastapi_shop.resources import EngineDep, SchemaGateDep
 from fastapi_shop.schemas import Health
-from shared.schema import current_revision, schema_not_ready
+from shared.schema import current_revision
 
 router = APIRouter(tags=["operations"])
 
@@ -23,21 +24,18 @@ async def liveness() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses=problem_responses(503))
-async def readiness(request: Request) -> Health:
+async def readiness(engine: EngineDep, schema_gate: SchemaGateDep) -> Health:
     """The database answers within 2 seconds and has this code's schema (see :mod:`shared.schema`); 503
     otherwise, with the reason. Until the schema first matches, each check reads the Alembic revision; after
     that, only ``SELECT 1``."""
-    state = request.app.state
     try:
-        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), state.engine.connect() as connection:
-            if state.schema_ready:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
+            if schema_gate.passed:
                 await connection.execute(text("SELECT 1"))
             else:
                 revision = await connection.run_sync(current_revision)
     except Exception as exc:
         raise HTTPException(503, "The database is not answering.") from exc
-    if not state.schema_ready:
-        if reason := schema_not_ready(revision):
-            raise HTTPException(503, reason)
-        state.schema_ready = True
+    if not schema_gate.passed and (reason := schema_gate.check(revision)):
+        raise HTTPException(503, reason)
     return Health()

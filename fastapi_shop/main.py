@@ -1,7 +1,8 @@
-"""The FastAPI application: ``uvicorn fastapi_shop.main:app``.
+"""The FastAPI application factory: ``uvicorn --factory fastapi_shop.main:create_app``.
 
 :func:`create_app` builds an app from settings (default: the environment, see :mod:`shared.config`); the
-lifespan owns the engine and the outbox relay task.
+lifespan owns the engine and the outbox relay task. uvicorn calls the factory in the process that serves,
+as gunicorn calls ``flask_shop:create_app()``, so importing this module creates nothing.
 """
 
 from __future__ import annotations
@@ -16,31 +17,33 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from fastapi_shop import auth, errors, health, orders, outbox, products
+from fastapi_shop import auth, health, orders, outbox, products
 from fastapi_shop.db import create_engine, create_sessionmaker
+from fastapi_shop.errors import EXCEPTION_HANDLERS
 from fastapi_shop.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
-from shared import api
+from shared import http_api
 from shared.config import Settings
 from shared.mailer import LoggingMailer, Mailer
+from shared.schema import SchemaGate
 
 
 def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
     """Build the app. ``mailer`` sends order confirmations (default: :class:`LoggingMailer`)."""
     settings = settings or Settings.from_env()
     settings.configure_logging()
+    mailer = mailer or LoggingMailer()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # read by the typed dependencies in fastapi_shop.resources, and only there
         engine = create_engine(settings)
         app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.schema_ready = False  # health.readiness: the database has this code's schema
+        app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
+        app.state.schema_gate = SchemaGate()
         relay = asyncio.create_task(
             outbox.run_relay(
-                sessionmaker=app.state.sessionmaker,
-                mailer=app.state.mailer,
-                interval_seconds=settings.outbox_relay_seconds,
+                sessionmaker=sessionmaker, mailer=mailer, interval_seconds=settings.outbox_relay_seconds
             )
         )
         try:
@@ -53,22 +56,22 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
 
     app = FastAPI(
         title="shop (FastAPI)",
-        version=api.VERSION,
-        description=api.DESCRIPTION,
+        version=http_api.VERSION,
+        description=http_api.DESCRIPTION,
         lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.settings = settings
-    app.state.mailer = mailer or LoggingMailer()
-    errors.install(app)
+    app.state.mailer = mailer
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=api.CORS_METHODS,
-        allow_headers=api.CORS_ALLOW_HEADERS,
-        expose_headers=api.CORS_EXPOSE_HEADERS,
-        max_age=api.CORS_MAX_AGE_SECONDS,
+        allow_methods=http_api.CORS_METHODS,
+        allow_headers=http_api.CORS_ALLOW_HEADERS,
+        expose_headers=http_api.CORS_EXPOSE_HEADERS,
+        max_age=http_api.CORS_MAX_AGE_SECONDS,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=http_api.MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
     for router in (health.router, auth.router, products.router, orders.router):
         app.include_router(router)
@@ -100,6 +103,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components.update(problem_schemas["$defs"])
     app.openapi_schema = schema
     return schema
-
-
-app = create_app()

@@ -8,30 +8,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response, status
+from pydantic import AfterValidator
 
 from fastapi_shop import outbox, services
 from fastapi_shop.auth import CurrentUser
+from fastapi_shop.content_types import RequireJSON
 from fastapi_shop.db import SessionDep
-from fastapi_shop.dependencies import RequireJSON
 from fastapi_shop.errors import problem_responses
-from fastapi_shop.schemas import OrderCreate, OrderOut, Page
-from shared.domain import MAX_DB_ID, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
-from shared.idempotency import parse_idempotency_key
+from fastapi_shop.resources import MailerDep, SessionmakerDep
+from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery
+from shared import idempotency
+from shared.domain import MAX_DB_ID
 from shared.models import Order
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
 OrderId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
-Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
-Offset = Annotated[int, Query(ge=0, le=MAX_DB_ID)]
+Pagination = Annotated[PageQuery, Query()]
+# the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header
+IdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]
 IdempotencyKeyHeader = Annotated[
-    str | None,
+    IdempotencyKey | None,
     Header(
-        alias="Idempotency-Key",
+        alias=idempotency.HEADER,
         description="1..255 printable ASCII characters, bare or as a quoted Structured Field string",
     ),
 ]
+
+
+def render_order(order: Order) -> str:
+    """The order as the 201 body (``OrderOut`` JSON); ``place_order`` stores it for replays."""
+    return OrderOut.model_validate(order).model_dump_json()
 
 
 @router.post(
@@ -45,7 +53,8 @@ async def place_order(
     order_in: OrderCreate,
     user: CurrentUser,
     session: SessionDep,
-    request: Request,
+    sessionmaker: SessionmakerDep,
+    mailer: MailerDep,
     background_tasks: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -55,8 +64,8 @@ async def place_order(
         session=session,
         user=user,
         lines=[(line.product_id, line.quantity) for line in order_in.items],
-        idempotency_key=parse_idempotency_key(idempotency_key) if idempotency_key is not None else None,
-        request_body=order_in.model_dump(),
+        idempotency_key=idempotency_key,
+        render=render_order,
     )
     headers = {"Location": f"{router.prefix}/{placed.order_id}"}
     if placed.replayed:
@@ -64,21 +73,23 @@ async def place_order(
     else:
         background_tasks.add_task(
             outbox.deliver_order_confirmation,
-            sessionmaker=request.app.state.sessionmaker,
-            mailer=request.app.state.mailer,
+            sessionmaker=sessionmaker,
+            mailer=mailer,
             order_id=placed.order_id,
         )
+    # response_model documents the body; a Response skips it, because a replay must send the stored bytes
+    # exactly, and the first answer sends the same bytes it stored
     return Response(placed.body, status.HTTP_201_CREATED, headers, media_type="application/json")
 
 
 @router.get("", response_model=Page[OrderOut], responses=problem_responses(401, 422))
-async def list_orders(
-    user: CurrentUser, session: SessionDep, limit: Limit = PAGE_LIMIT_DEFAULT, offset: Offset = 0
-) -> Page[OrderOut]:
+async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) -> Page[OrderOut]:
     """The caller's orders, newest first."""
-    orders, total = await services.list_orders(session=session, user=user, limit=limit, offset=offset)
+    orders, total = await services.list_orders(
+        session=session, user=user, limit=page.limit, offset=page.offset
+    )
     items = [OrderOut.model_validate(order) for order in orders]
-    return Page[OrderOut](items=items, total=total, limit=limit, offset=offset)
+    return Page[OrderOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(401, 404))

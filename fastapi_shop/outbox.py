@@ -19,13 +19,13 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import statements
 from shared.domain import OrderStatus, can_transition
-from shared.mailer import CONFIRMATION_TOPIC, Mailer, confirmation_email
-from shared.models import IdempotencyKey, Order, OutboxMessage
+from shared.mailer import Mailer, confirmation_email
+from shared.models import Order
 
 log = logging.getLogger("shop.outbox")
 
@@ -42,30 +42,19 @@ async def deliver_order_confirmation(
     ``outbox.attempts``; the relay retries later.
     """
     async with sessionmaker() as session:
-        message = await session.scalar(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.order_id == order_id,
-                OutboxMessage.topic == CONFIRMATION_TOPIC,
-                OutboxMessage.sent_at.is_(None),
-            )
-            .with_for_update(skip_locked=True)
-        )
+        message = await session.scalar(statements.claim_confirmation(order_id))
         if message is None:
             return False
         message_id = message.id  # a rollback expires ORM objects; async sessions cannot lazy-load them
         order = await session.get_one(Order, order_id, with_for_update=True)
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:
-                await run_in_threadpool(mailer.send, confirmation_email(message.payload))
+                # a mailer may block (SMTP): in a worker thread, so the event loop keeps serving
+                await asyncio.to_thread(mailer.send, confirmation_email(message.payload))
             except Exception:
                 log.exception("confirmation for order %d failed; the relay will retry", order_id)
                 await session.rollback()
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id)
-                    .values(attempts=OutboxMessage.attempts + 1)
-                )
+                await session.execute(statements.count_failed_attempt(message_id))
                 await session.commit()
                 return False
             order.status = OrderStatus.CONFIRMED
@@ -82,10 +71,7 @@ async def relay_pending(
     """Deliver unsent confirmations created more than ``older_than`` ago; returns how many were sent."""
     async with sessionmaker() as session:
         order_ids = await session.scalars(
-            select(OutboxMessage.order_id)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at < func.now() - older_than)
-            .order_by(OutboxMessage.created_at)
-            .limit(RELAY_BATCH)
+            statements.unsent_order_ids(older_than=older_than, limit=RELAY_BATCH)
         )
         pending = list(order_ids)
     sent = 0
@@ -97,7 +83,7 @@ async def relay_pending(
 async def purge_expired_idempotency_keys(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Delete idempotency keys past their 24 hours (expired ones are already ignored when read)."""
     async with sessionmaker() as session:
-        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now()))
+        await session.execute(statements.purge_expired_idempotency_keys())
         await session.commit()
 
 
@@ -108,9 +94,16 @@ async def run_relay(
     interval = timedelta(seconds=interval_seconds)
     while True:
         await asyncio.sleep(interval_seconds)
-        try:
-            if sent := await relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=interval):
-                log.info("relayed %d leftover order confirmations", sent)
-            await purge_expired_idempotency_keys(sessionmaker=sessionmaker)
-        except Exception:  # the database may be briefly away; try again next round
-            log.exception("outbox relay round failed")
+        await relay_round(sessionmaker=sessionmaker, mailer=mailer, older_than=interval)
+
+
+async def relay_round(
+    *, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, older_than: timedelta
+) -> None:
+    """One round of the relay; a failure is logged, not raised (the database may be briefly away)."""
+    try:
+        if sent := await relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=older_than):
+            log.info("relayed %d leftover order confirmations", sent)
+        await purge_expired_idempotency_keys(sessionmaker=sessionmaker)
+    except Exception:
+        log.exception("outbox relay round failed")

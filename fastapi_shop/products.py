@@ -8,31 +8,27 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from fastapi_shop import services
 from fastapi_shop.auth import AdminUser
+from fastapi_shop.content_types import RequireJSON
 from fastapi_shop.db import SessionDep
-from fastapi_shop.dependencies import RequireJSON
 from fastapi_shop.errors import problem_responses
-from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductUpdate
-from shared.domain import MAX_DB_ID, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate
+from shared.domain import MAX_DB_ID
 from shared.models import Product
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
 ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
-Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
-Offset = Annotated[int, Query(ge=0, le=MAX_DB_ID)]
+Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 
 @router.get("", response_model=Page[ProductOut], responses=problem_responses(422))
-async def list_products(
-    session: SessionDep,
-    limit: Limit = PAGE_LIMIT_DEFAULT,
-    offset: Offset = 0,
-    q: Annotated[str | None, Query(max_length=200, description="case-insensitive name search")] = None,
-) -> Page[ProductOut]:
+async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
     """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
-    products, total = await services.list_products(session=session, limit=limit, offset=offset, q=q)
+    products, total = await services.list_products(
+        session=session, limit=query.limit, offset=query.offset, q=query.q
+    )
     items = [ProductOut.model_validate(p) for p in products]
-    return Page[ProductOut](items=items, total=total, limit=limit, offset=offset)
+    return Page[ProductOut](items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 @router.get("/{product_id}", response_model=ProductOut, responses=problem_responses(404))

@@ -136,6 +136,20 @@ class OrderOut(ResponseModel):
     confirmed_at: UtcTimestamp | None
 
 
+# --- query parameters -------------------------------------------------------------------------------------
+
+
+class PageQuery(BaseModel):
+    """``?limit&offset`` of a list endpoint; a route takes it as ``Annotated[PageQuery, Query()]``."""
+
+    limit: Annotated[int, Field(ge=1, le=domain.PAGE_LIMIT_MAX)] = domain.PAGE_LIMIT_DEFAULT
+    offset: Annotated[int, Field(ge=0, le=domain.MAX_DB_ID)] = 0
+
+
+class ProductQuery(PageQuery):
+    q: Annotated[str | None, Field(max_length=200, description="case-insensitive name search")] = None
+
+
 # --- shared shapes ----------------------------------------------------------------------------------------
 
 T = TypeVar("T")

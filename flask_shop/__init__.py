@@ -12,9 +12,10 @@ from flask import Flask
 
 from flask_shop import auth, db, errors, health, middleware, orders, products
 from flask_shop.extensions import api, confirmations, cors
-from shared import api as shared_api
+from shared import http_api
 from shared.config import Settings
 from shared.mailer import LoggingMailer
+from shared.schema import SchemaGate
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -22,16 +23,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     the environment) or ``MAILER`` (sends order confirmations, default: :class:`LoggingMailer`)."""
     app = Flask(__name__)
     app.config.from_mapping(
-        MAX_CONTENT_LENGTH=shared_api.MAX_BODY_BYTES,
+        MAX_CONTENT_LENGTH=http_api.MAX_BODY_BYTES,
         MAILER=LoggingMailer(),
         API_TITLE="shop (Flask)",
-        API_VERSION=shared_api.VERSION,
+        API_VERSION=http_api.VERSION,
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        API_SPEC_OPTIONS={"info": {"description": shared_api.DESCRIPTION}},
+        API_SPEC_OPTIONS={"info": {"description": http_api.DESCRIPTION}},
     )
     app.config.from_mapping(config or {})
     if "SHOP_SETTINGS" not in app.config:
@@ -41,16 +42,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # members in schema order, as FastAPI sends them
 
     db.init_app(app)
-    app.extensions["shop.schema_ready"] = False  # health.readiness: the database has this code's schema
+    app.extensions["shop.schema_gate"] = SchemaGate()  # health.readiness: the database has this code's schema
     auth.init_app(app)
     middleware.init_app(app)
     cors.init_app(
         app,
         origins=list(settings.cors_origins),
-        methods=list(shared_api.CORS_METHODS),
-        allow_headers=list(shared_api.CORS_ALLOW_HEADERS),
-        expose_headers=list(shared_api.CORS_EXPOSE_HEADERS),
-        max_age=shared_api.CORS_MAX_AGE_SECONDS,
+        methods=list(http_api.CORS_METHODS),
+        allow_headers=list(http_api.CORS_ALLOW_HEADERS),
+        expose_headers=list(http_api.CORS_EXPOSE_HEADERS),
+        max_age=http_api.CORS_MAX_AGE_SECONDS,
     )
     confirmations.init_app(app)
     api.init_app(app)

@@ -18,10 +18,10 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from flask_shop import services
-from flask_shop.api import BEARER_SCHEME, Blueprint
 from flask_shop.db import get_session
 from flask_shop.extensions import login_manager
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
+from flask_shop.smorest import BEARER_SCHEME, Blueprint
 from shared.models import AuthToken, User
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts")
@@ -122,18 +122,18 @@ def issue_token(form: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.post("/auth/logout")
+@token_required
 @blp.response(204)
 @blp.problem_responses(401)
-@token_required
 def logout() -> None:
     """Revoke the token this request was made with."""
     services.revoke_token(session=get_session(), token_id=current_login().auth_token.id)
 
 
 @blp.get("/users/me")
+@token_required
 @blp.response(200, UserSchema)
 @blp.problem_responses(401)
-@token_required
 def read_me() -> User:
     """The caller's account."""
     return current_login().user

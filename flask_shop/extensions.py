@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_cors import CORS
 from flask_login import LoginManager
 
-from flask_shop.api import ShopApi
 from flask_shop.outbox import ConfirmationSender
+from flask_shop.smorest import ShopApi
 
-api = ShopApi()
+api = ShopApi()  # flask-smorest's Api (see smorest.py), named as its documentation names it
 login_manager = LoginManager()
 cors = CORS()
 confirmations = ConfirmationSender()

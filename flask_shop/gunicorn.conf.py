@@ -10,6 +10,11 @@ Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each
 
 import os
 
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
+
+from flask_shop.extensions import confirmations
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -30,3 +35,13 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+# The outbox relay runs in each worker, where the server runs (see flask_shop/outbox.py): started once the
+# worker has loaded the app, stopped when the worker exits, after queued confirmations are sent.
+def post_worker_init(worker: Worker) -> None:
+    confirmations.start_relay(worker.wsgi)
+
+
+def worker_exit(server: Arbiter, worker: Worker) -> None:
+    confirmations.shutdown(worker.wsgi)

@@ -4,9 +4,15 @@
 
 1. right after the response, the :class:`ConfirmationSender` extension runs :func:`deliver_order_confirmation`
    for the new order's id on a small thread pool, in its own session;
-2. if the process died first (or the mailer failed), the row stays unsent, and :func:`run_relay`, on a thread
-   the same extension starts in every worker process, picks it up: every ``SHOP_OUTBOX_RELAY_SECONDS`` it
-   delivers rows older than that interval.
+2. if the process died first (or the mailer failed), the row stays unsent, and :func:`run_relay` picks it up:
+   every ``SHOP_OUTBOX_RELAY_SECONDS`` it delivers rows older than that interval.
+
+Where the relay runs: in each gunicorn worker, started by gunicorn's ``post_worker_init`` hook and stopped
+by ``worker_exit`` (``gunicorn.conf.py``), as the FastAPI app's lifespan runs it in each uvicorn process. So
+``create_app()`` starts no thread, and ``flask routes``, ``flask shell`` or a test get no relay. Chosen over a
+relay process of its own (``flask shop relay`` can be one) because it needs no extra container to deploy,
+scale and watch, and it relays wherever orders are taken. ``flask shop relay --once`` runs one round, e.g.
+by hand or from a cron job.
 
 Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so many processes can relay at once without sending a
 message twice while it is in flight. Delivery is at least once: a crash between sending and committing
@@ -15,20 +21,22 @@ sends that email again.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+import click
 from flask import Flask, current_app
-from sqlalchemy import delete, func, select, update
+from flask.cli import AppGroup
+from sqlalchemy import func
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import statements
 from shared.domain import OrderStatus, can_transition
-from shared.mailer import CONFIRMATION_TOPIC, Mailer, confirmation_email
-from shared.models import IdempotencyKey, Order, OutboxMessage
+from shared.mailer import Mailer, confirmation_email
+from shared.models import Order
 
 log = logging.getLogger("shop.outbox")
 
@@ -43,15 +51,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
     ``outbox.attempts``; the relay retries later.
     """
     with sessionmaker() as session:
-        message = session.scalar(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.order_id == order_id,
-                OutboxMessage.topic == CONFIRMATION_TOPIC,
-                OutboxMessage.sent_at.is_(None),
-            )
-            .with_for_update(skip_locked=True)
-        )
+        message = session.scalar(statements.claim_confirmation(order_id))
         if message is None:
             return False
         message_id = message.id  # a rollback expires ORM objects; read the id while it is loaded
@@ -62,11 +62,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
             except Exception:
                 log.exception("confirmation for order %d failed; the relay will retry", order_id)
                 session.rollback()
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id)
-                    .values(attempts=OutboxMessage.attempts + 1)
-                )
+                session.execute(statements.count_failed_attempt(message_id))
                 session.commit()
                 return False
             order.status = OrderStatus.CONFIRMED
@@ -80,12 +76,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
 def relay_pending(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_than: timedelta) -> int:
     """Deliver unsent confirmations created more than ``older_than`` ago; returns how many were sent."""
     with sessionmaker() as session:
-        order_ids = session.scalars(
-            select(OutboxMessage.order_id)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at < func.now() - older_than)
-            .order_by(OutboxMessage.created_at)
-            .limit(RELAY_BATCH)
-        )
+        order_ids = session.scalars(statements.unsent_order_ids(older_than=older_than, limit=RELAY_BATCH))
         pending = list(order_ids)
     sent = 0
     for order_id in pending:
@@ -96,7 +87,7 @@ def relay_pending(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_
 def purge_expired_idempotency_keys(*, sessionmaker: sessionmaker[Session]) -> None:
     """Delete idempotency keys past their 24 hours (expired ones are already ignored when read)."""
     with sessionmaker() as session:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now()))
+        session.execute(statements.purge_expired_idempotency_keys())
         session.commit()
 
 
@@ -106,49 +97,40 @@ def run_relay(
     """Every ``interval_seconds``: relay leftover confirmations, purge expired keys. Runs until ``stop``."""
     interval = timedelta(seconds=interval_seconds)
     while not stop.wait(interval_seconds):
-        try:
-            if sent := relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=interval):
-                log.info("relayed %d leftover order confirmations", sent)
-            purge_expired_idempotency_keys(sessionmaker=sessionmaker)
-        except Exception:  # the database may be briefly away; try again next round
-            log.exception("outbox relay round failed")
+        relay_round(sessionmaker=sessionmaker, mailer=mailer, older_than=interval)
+
+
+def relay_round(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_than: timedelta) -> None:
+    """One round of the relay; a failure is logged, not raised (the database may be briefly away)."""
+    try:
+        if sent := relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=older_than):
+            log.info("relayed %d leftover order confirmations", sent)
+        purge_expired_idempotency_keys(sessionmaker=sessionmaker)
+    except Exception:
+        log.exception("outbox relay round failed")
 
 
 class ConfirmationSender:
-    """Flask extension: sends order confirmations after the response, off the request's thread.
+    """Flask extension: sends order confirmations after the response, off the request's thread, and runs the
+    outbox relay where the server runs.
 
     Why a thread pool rather than ``response.call_on_close``: a callback on close would hold one of
     gunicorn's request threads while the mailer talks to SMTP; two dedicated threads keep request
-    capacity for requests. The pool and the relay thread start with the app (in each gunicorn worker, after
-    the fork) and stop at interpreter exit, letting queued confirmations finish.
+    capacity for requests. The pool starts its threads on the first confirmation, in the process that
+    serves it (a gunicorn worker, after the fork).
     """
 
     def init_app(self, app: Flask) -> None:
-        settings = app.config["SHOP_SETTINGS"]
-        state = _SenderState(
+        app.extensions["shop.confirmations"] = _SenderState(
             sessionmaker=app.extensions["shop.sessionmaker"],
             mailer=app.config["MAILER"],
-            executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="confirmations"),
-            stop=threading.Event(),
+            relay_seconds=app.config["SHOP_SETTINGS"].outbox_relay_seconds,
         )
-        relay = threading.Thread(
-            target=run_relay,
-            kwargs={
-                "sessionmaker": state.sessionmaker,
-                "mailer": state.mailer,
-                "interval_seconds": settings.outbox_relay_seconds,
-                "stop": state.stop,
-            },
-            name="outbox-relay",
-            daemon=True,
-        )
-        relay.start()
-        atexit.register(state.shutdown)
-        app.extensions["shop.confirmations"] = state
+        app.cli.add_command(cli)
 
-    def submit(self, order_id: int) -> None:
+    def submit(self, order_id: int) -> Future[bool]:
         """Queue the confirmation of a committed order; returns at once."""
-        state: _SenderState = current_app.extensions["shop.confirmations"]
+        state = _state(current_app)
         future = state.executor.submit(
             deliver_order_confirmation,
             sessionmaker=state.sessionmaker,
@@ -156,20 +138,76 @@ class ConfirmationSender:
             order_id=order_id,
         )
         future.add_done_callback(_log_failure)
+        return future
+
+    def start_relay(self, app: Flask) -> None:
+        """Run :func:`run_relay` on a daemon thread of this process until :meth:`shutdown`."""
+        state = _state(app)
+        relay = threading.Thread(
+            target=run_relay,
+            kwargs={
+                "sessionmaker": state.sessionmaker,
+                "mailer": state.mailer,
+                "interval_seconds": state.relay_seconds,
+                "stop": state.stop,
+            },
+            name="outbox-relay",
+            daemon=True,
+        )
+        relay.start()
+
+    def shutdown(self, app: Flask) -> None:
+        """Stop the relay after its current round and wait for queued confirmations to finish."""
+        state = _state(app)
+        state.stop.set()
+        state.executor.shutdown(wait=True)
 
 
 @dataclass
 class _SenderState:
     sessionmaker: sessionmaker[Session]
     mailer: Mailer
-    executor: ThreadPoolExecutor
-    stop: threading.Event
+    relay_seconds: int
+    # ThreadPoolExecutor starts a thread only when work is submitted
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="confirmations")
+    )
+    stop: threading.Event = field(default_factory=threading.Event)
 
-    def shutdown(self) -> None:
-        self.stop.set()
-        self.executor.shutdown(wait=True)
+
+def _state(app: Flask) -> _SenderState:
+    state: _SenderState = app.extensions["shop.confirmations"]
+    return state
 
 
 def _log_failure(future: Future[bool]) -> None:
     if (exc := future.exception()) is not None:
         log.error("order confirmation failed; the relay will retry", exc_info=exc)
+
+
+cli = AppGroup("shop", help="The shop's own commands.")
+
+
+@cli.command("relay")
+@click.option("--once", is_flag=True, help="Run one round and exit, instead of one every interval.")
+@click.option(
+    "--older-than",
+    type=click.IntRange(min=0),
+    help="With --once: deliver rows older than this many seconds (default: SHOP_OUTBOX_RELAY_SECONDS).",
+)
+def relay_command(once: bool, older_than: int | None) -> None:
+    """Deliver leftover order confirmations and purge expired idempotency keys (the outbox relay)."""
+    state = _state(current_app)
+    if once:
+        age = timedelta(seconds=state.relay_seconds if older_than is None else older_than)
+        relay_round(sessionmaker=state.sessionmaker, mailer=state.mailer, older_than=age)
+        return
+    try:
+        run_relay(
+            sessionmaker=state.sessionmaker,
+            mailer=state.mailer,
+            interval_seconds=state.relay_seconds,
+            stop=state.stop,
+        )
+    except KeyboardInterrupt:
+        state.stop.set()

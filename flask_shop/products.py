@@ -7,7 +7,6 @@ from typing import Any
 from flask import url_for
 
 from flask_shop import services
-from flask_shop.api import Blueprint
 from flask_shop.auth import admin_required
 from flask_shop.db import get_session
 from flask_shop.schemas import (
@@ -17,6 +16,7 @@ from flask_shop.schemas import (
     ProductSchema,
     ProductUpdateSchema,
 )
+from flask_shop.smorest import Blueprint
 from shared.domain import MAX_DB_ID
 from shared.models import Product
 

@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared import domain
+from shared import domain, idempotency
 
 
 class UtcTimestamp(fields.Field[datetime]):
@@ -145,6 +145,33 @@ class OrderCreateSchema(ma.Schema):
             if product_id in seen:
                 raise ma.ValidationError(f"product {product_id} appears more than once")
             seen.add(product_id)
+
+
+class IdempotencyKeyField(fields.String):
+    """The key an ``Idempotency-Key`` header names, unquoted by :mod:`shared.idempotency`; an invalid one is a
+    validation error at that header."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw: str = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return idempotency.parse_idempotency_key(raw)
+        except idempotency.InvalidIdempotencyKey as exc:
+            raise ma.ValidationError(str(exc)) from exc
+
+
+class IdempotencyKeyHeaderSchema(ma.Schema):
+    """The ``Idempotency-Key`` request header (optional); a view takes it with
+    ``@blp.arguments(IdempotencyKeyHeaderSchema, location="headers")``."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # every other header of the request
+
+    idempotency_key = IdempotencyKeyField(
+        data_key=idempotency.HEADER,
+        metadata={
+            "description": "1..255 printable ASCII characters, bare or as a quoted Structured Field string"
+        },
+    )
 
 
 class OrderItemSchema(ma.Schema):

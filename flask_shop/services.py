@@ -1,13 +1,16 @@
 """The service layer: one function per use case, each one unit of work that commits explicitly.
 
 Functions are keyword-only and take the request's ``Session``; they raise domain exceptions
-(:mod:`shared.domain`) and never know about HTTP. The FastAPI app's ``services.py`` has the same functions, in
-the same order, doing the same steps with ``await``.
+(:mod:`shared.domain`) and know nothing of HTTP or of Flask: no request, no response, no schema. Where a
+use case must produce the response itself (``place_order`` remembers it for idempotent replays), the route
+passes a ``render`` function. The statements correctness depends on come from :mod:`shared.statements`.
+The FastAPI app's ``services.py`` has the same functions, in the same order, doing the same steps with
+``await``.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,25 +18,25 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from flask_shop.schemas import OrderSchema
 from shared import idempotency as idem
+from shared import statements
 from shared.domain import (
     EmailTaken,
     NotFound,
-    OrderStatus,
+    PlacedOrder,
     SkuTaken,
     ensure_cancellable,
     price_order,
 )
 from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.security import hash_password, hash_token, new_token, verify_password
+from shared.security import hash_password, new_token, verify_password
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
 def register_user(*, session: Session, email: str, password: str, full_name: str) -> User:
     """Insert a user with an argon2id hash; raises :class:`EmailTaken` (also when racing another insert)."""
-    password_hash = hash_password(password)  # CPU-bound, tens of ms
+    password_hash = hash_password(password)  # CPU-bound, tens of ms (argon2 releases the GIL)
     user: User | None = session.scalar(
         insert(User)
         .values(email=email, full_name=full_name, password_hash=password_hash)
@@ -48,7 +51,7 @@ def register_user(*, session: Session, email: str, password: str, full_name: str
 
 def issue_token(*, session: Session, email: str, password: str, ttl_seconds: int) -> str | None:
     """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong."""
-    user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    user = session.scalar(statements.user_by_email(email))
     password_hash = user.password_hash if user else None
     if not verify_password(password_hash, password) or user is None:
         return None
@@ -61,13 +64,7 @@ def issue_token(*, session: Session, email: str, password: str, ttl_seconds: int
 
 def authenticate_token(*, session: Session, token: str) -> AuthToken | None:
     """The unexpired, unrevoked token row for ``token`` (with its user), or ``None``."""
-    return session.scalar(
-        select(AuthToken).where(
-            AuthToken.token_hash == hash_token(token),
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > func.now(),
-        )
-    )
+    return session.scalar(statements.valid_token(token))
 
 
 def revoke_token(*, session: Session, token_id: int) -> None:
@@ -139,23 +136,24 @@ def place_order(
     user: User,
     lines: list[tuple[int, int]],
     idempotency_key: str | None,
-    request_body: Any,
-) -> idem.PlacedOrder:
+    render: Callable[[Order], str],
+) -> PlacedOrder:
     """Place an order for ``lines`` of ``(product_id, quantity)`` in one transaction.
 
     Steps: claim the idempotency key (if any); lock the products in id order (so concurrent orders cannot
     deadlock); price the lines from the catalog and check stock; decrement stock; insert the order, its line
-    items and the confirmation outbox row; remember the response under the key; commit.
+    items and the confirmation outbox row; remember ``render(order)``, the response body, under the key;
+    commit. A retry with the key and the same lines returns the remembered body, ``replayed``.
     Raises :class:`UnknownProduct`, :class:`InsufficientStock`, :class:`IdempotencyKeyReused` or
     :class:`IdempotencyKeyInUse`; on any error nothing is written.
     """
-    fingerprint = idem.request_fingerprint(request_body)
+    fingerprint = idem.order_fingerprint(lines)
     if idempotency_key is not None:
         stored = _claim_idempotency_key(
             session=session, user_id=user.id, key=idempotency_key, fingerprint=fingerprint
         )
         if stored is not None:
-            replay = idem.PlacedOrder(order_id=stored.order_id, body=stored.response_body, replayed=True)
+            replay = PlacedOrder(order_id=stored.order_id, body=stored.response_body, replayed=True)
             session.rollback()  # ends the transaction, releasing the key's lock; expires `stored`
             return replay
 
@@ -166,7 +164,7 @@ def place_order(
     order = Order.from_priced_lines(user_id=user.id, lines=priced)
     session.add(order)
     session.flush()  # assigns order.id and created_at
-    body = json.dumps(OrderSchema().dump(order), separators=(",", ":"), ensure_ascii=False)
+    body = render(order)
     session.add(OutboxMessage.order_confirmation(order, user))
     if idempotency_key is not None:
         session.add(
@@ -180,7 +178,7 @@ def place_order(
             )
         )
     session.commit()
-    return idem.PlacedOrder(order_id=order.id, body=body, replayed=False)
+    return PlacedOrder(order_id=order.id, body=body, replayed=False)
 
 
 def list_orders(*, session: Session, user: User, limit: int, offset: int) -> tuple[list[Order], int]:
@@ -210,33 +208,22 @@ def cancel_order(*, session: Session, user: User, order_id: int) -> Order:
     Locks the order row, then its products in id order (the same order :func:`place_order` uses).
     Raises :class:`NotFound` or :class:`OrderNotCancellable`.
     """
-    order = session.scalar(
-        select(Order)
-        .where(Order.id == order_id, Order.user_id == user.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = session.scalar(statements.lock_order(user.id, order_id))
     if order is None:
         raise NotFound(f"Order {order_id} does not exist.")
     ensure_cancellable(order.status)
     products = _lock_products(session=session, product_ids=[item.product_id for item in order.items])
     for item in order.items:
         products[item.product_id].stock += item.quantity
-    order.status = OrderStatus.CANCELLED
-    order.cancelled_at = func.now()
+    # the UPDATE first flushes the stock changes; the row is locked by this transaction, so it is there
+    cancelled = session.scalars(statements.mark_cancelled(order.id)).one()
     session.commit()
-    return order
+    return cancelled
 
 
 def _lock_products(*, session: Session, product_ids: list[int]) -> dict[int, Product]:
     """``SELECT ... FOR UPDATE`` the products in ascending id order (the one lock order), by id."""
-    rows = session.scalars(
-        select(Product)
-        .where(Product.id.in_(product_ids))
-        .order_by(Product.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    rows = session.scalars(statements.lock_products(product_ids))
     return {product.id: product for product in rows}
 
 
@@ -250,16 +237,9 @@ def _claim_idempotency_key(
     never stuck "in flight". Raises :class:`IdempotencyKeyReused` if the key was used with another body.
     Expired keys (older than 24 hours) are deleted and the request runs as new.
     """
-    locked = session.scalar(select(func.pg_try_advisory_xact_lock(user_id, idem.advisory_lock_key(key))))
-    if not locked:
+    if not session.scalar(statements.try_lock_idempotency_key(user_id, key)):
         raise idem.IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still in progress.")
-    row = (
-        session.execute(
-            select(IdempotencyKey, IdempotencyKey.expires_at <= func.now()).where(
-                IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
-            )
-        )
-    ).first()
+    row = session.execute(statements.stored_idempotency_key(user_id, key)).first()
     if row is None:
         return None
     stored, expired = row

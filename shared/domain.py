@@ -154,6 +154,17 @@ def order_total_cents(lines: Sequence[PricedLine]) -> int:
     return sum(line.line_total_cents for line in lines)
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What placing an order produced: the order's id and its response ``body`` (JSON text, exactly as
+    remembered for replays under an idempotency key), and whether this request ``replayed`` an earlier one
+    instead of creating the order now."""
+
+    order_id: int
+    body: str
+    replayed: bool
+
+
 def format_timestamp(value: datetime) -> str:
     """Render an aware datetime as RFC 3339 UTC with microseconds and ``Z``: ``2026-11-21T07:23:00.123456Z``.
 

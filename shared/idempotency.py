@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from shared.domain import DomainError
 
@@ -21,18 +20,12 @@ MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class PlacedOrder:
-    """The outcome of placing an order: ``body`` is the order's JSON exactly as stored for replays, and
-    ``replayed`` says whether it was replayed under an idempotency key rather than created now."""
+class InvalidIdempotencyKey(ValueError):
+    """The header is empty, too long, or not printable ASCII.
 
-    order_id: int
-    body: str
-    replayed: bool
-
-
-class InvalidIdempotencyKey(DomainError):
-    """The header is empty, too long, or not printable ASCII."""
+    A ``ValueError``, not a :class:`DomainError`: it is raised while the request is validated (a Pydantic
+    ``AfterValidator``, a marshmallow field), which reports it as 422 ``{"header": "Idempotency-Key"}``.
+    """
 
 
 class IdempotencyKeyReused(DomainError):
@@ -53,9 +46,9 @@ def parse_idempotency_key(raw: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = _unquote_sf_string(value[1:-1])
     if not 1 <= len(value) <= MAX_KEY_LENGTH:
-        raise InvalidIdempotencyKey(f"must be 1..{MAX_KEY_LENGTH} characters")
+        raise InvalidIdempotencyKey(f"{HEADER} must be 1..{MAX_KEY_LENGTH} characters.")
     if not all(" " <= ch <= "~" for ch in value):
-        raise InvalidIdempotencyKey("must be printable ASCII")
+        raise InvalidIdempotencyKey(f"{HEADER} must be printable ASCII.")
     return value
 
 
@@ -66,21 +59,24 @@ def _unquote_sf_string(inner: str) -> str:
         if ch == "\\":
             escaped = next(chars, "")
             if escaped not in ('"', "\\"):
-                raise InvalidIdempotencyKey("has an invalid escape in a quoted string")
+                raise InvalidIdempotencyKey(f"{HEADER} has an invalid escape in a quoted string.")
             out.append(escaped)
         elif ch == '"':
-            raise InvalidIdempotencyKey("has an unescaped quote in a quoted string")
+            raise InvalidIdempotencyKey(f"{HEADER} has an unescaped quote in a quoted string.")
         else:
             out.append(ch)
     return "".join(out)
 
 
-def request_fingerprint(body: Any) -> str:
-    """SHA-256 hex digest of the parsed JSON body in canonical form (sorted keys, no whitespace).
+def order_fingerprint(lines: Sequence[tuple[int, int]]) -> str:
+    """SHA-256 hex digest naming an order's ``lines`` of ``(product_id, quantity)``, in the client's order.
 
-    Two bodies that differ only in key order or formatting have the same fingerprint.
+    It is the digest of the canonical JSON of the request body the lines came from (sorted keys, no
+    whitespace: ``{"items":[{"product_id":1,"quantity":2}]}``), so two bodies that differ only in member
+    order or formatting get the same fingerprint.
     """
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = {"items": [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -74,8 +74,6 @@ _DOMAIN: dict[type[domain.DomainError], tuple[int, str, str]] = {
 
 def domain_problem(exc: domain.DomainError) -> Problem:
     """The problem document for a domain exception (see the table above)."""
-    if isinstance(exc, idem.InvalidIdempotencyKey):
-        return validation_problem([{"header": idem.HEADER, "detail": f"Idempotency-Key {exc}."}])
     if isinstance(exc, domain.NotFound):
         return http_problem(404, str(exc))
     status, slug, title = _DOMAIN[type(exc)]

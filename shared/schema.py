@@ -10,6 +10,7 @@ release before it, and a rolled-back pod becomes ready against it (see ``k8s/REA
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
@@ -54,6 +55,24 @@ def schema_not_ready(revision: str | None) -> str | None:
     if revision != head and revision in known:
         return f"The database schema is at revision {revision}; this version needs revision {head}."
     return None
+
+
+@dataclass
+class SchemaGate:
+    """One process's readiness memory: ``passed`` once the database had a revision this code can serve.
+
+    Until then each readiness check reads the revision; after that it only asks whether the database
+    answers, and a schema is never "un-ready" again (a later release's migration is fine, see above).
+    """
+
+    passed: bool = False
+
+    def check(self, revision: str | None) -> str | None:
+        """:func:`schema_not_ready` for ``revision``; remembers a pass."""
+        reason = schema_not_ready(revision)
+        if reason is None:
+            self.passed = True
+        return reason
 
 
 def lock_migrations(connection: Connection) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the tests of ``shared/`` that need a real PostgreSQL."""
+"""Fixtures for the tests that need a real PostgreSQL: of ``shared/``, and of each app in process."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from contract_tests.stacks import throwaway_postgres
+from shared.config import Settings
+from shared.db import upgrade
+from shared.models import Product
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +39,39 @@ def empty_database_url(postgres_url: str) -> Iterator[str]:
     yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def app_database_url(postgres_url: str) -> str:
+    """A database for the in-process app tests, migrated once. Tests make their own users and products."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE apps")
+    url = make_url(postgres_url).set(database="apps").render_as_string(hide_password=False)
+    upgrade(Settings(database_url=url))
+    return url
+
+
+@pytest.fixture
+def app_settings(app_database_url: str) -> Settings:
+    """Settings for an app under test; its periodic relay waits an hour, so tests run relays themselves."""
+    return Settings(database_url=app_database_url, outbox_relay_seconds=3600)
+
+
+@pytest.fixture
+def database(app_database_url: str) -> Iterator[Session]:
+    """A session on the apps' database, to set up and inspect what HTTP cannot reach."""
+    engine = create_engine(Settings(database_url=app_database_url).url_for_driver("psycopg"))
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def product_id(database: Session) -> int:
+    """A new product: 10 in stock at 1250 cents."""
+    product = Product(
+        sku=f"T-{uuid.uuid4().hex[:12].upper()}", name="In-process widget", price_cents=1250, stock=10
+    )
+    database.add(product)
+    database.commit()
+    return product.id

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from shared.idempotency import (
     InvalidIdempotencyKey,
     advisory_lock_key,
+    order_fingerprint,
     parse_idempotency_key,
-    request_fingerprint,
 )
 
 
@@ -35,23 +37,17 @@ def test_invalid_keys_are_refused(raw: str) -> None:
         parse_idempotency_key(raw)
 
 
-def test_fingerprints_ignore_member_order() -> None:
-    a = {"items": [{"product_id": 1, "quantity": 2}]}
-    b = {"items": [{"quantity": 2, "product_id": 1}]}
-    assert request_fingerprint(a) == request_fingerprint(b)
-    assert len(request_fingerprint(a)) == 64
+def test_fingerprints_are_the_canonical_body_digest() -> None:
+    # the digest the apps stored before fingerprints were computed from the lines: keys stay valid across
+    # a rolling update, whichever version of either app reads them
+    canonical = b'{"items":[{"product_id":1,"quantity":2},{"product_id":3,"quantity":1}]}'
+    assert order_fingerprint([(1, 2), (3, 1)]) == hashlib.sha256(canonical).hexdigest()
 
 
 def test_fingerprints_see_every_value_and_the_line_order() -> None:
-    base = request_fingerprint(
-        {"items": [{"product_id": 1, "quantity": 2}, {"product_id": 3, "quantity": 1}]}
-    )
-    assert base != request_fingerprint(
-        {"items": [{"product_id": 1, "quantity": 3}, {"product_id": 3, "quantity": 1}]}
-    )
-    assert base != request_fingerprint(
-        {"items": [{"product_id": 3, "quantity": 1}, {"product_id": 1, "quantity": 2}]}
-    )
+    base = order_fingerprint([(1, 2), (3, 1)])
+    assert base != order_fingerprint([(1, 3), (3, 1)])
+    assert base != order_fingerprint([(3, 1), (1, 2)])
 
 
 def test_advisory_lock_keys_are_signed_32_bit_and_stable() -> None:

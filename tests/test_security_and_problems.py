@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from shared.domain import InsufficientStock, NotFound, OrderNotCancellable, UnknownProduct
-from shared.idempotency import IdempotencyKeyInUse, InvalidIdempotencyKey
+from shared.idempotency import IdempotencyKeyInUse
 from shared.problems import domain_problem, http_problem
 from shared.request_id import request_id_from
 from shared.security import hash_password, hash_token, new_token, verify_password
@@ -47,12 +47,6 @@ def test_domain_errors_map_to_problem_types_and_statuses() -> None:
     assert domain_problem(IdempotencyKeyInUse()).status == 409
     not_found = domain_problem(NotFound("Order 3 does not exist.")).to_dict()
     assert (not_found["type"], not_found["status"], not_found["title"]) == ("about:blank", 404, "Not Found")
-
-
-def test_an_invalid_idempotency_key_is_a_header_validation_problem() -> None:
-    problem = domain_problem(InvalidIdempotencyKey("must be 1..255 characters")).to_dict()
-    assert problem["status"] == 422
-    assert problem["errors"][0]["header"] == "Idempotency-Key"
 
 
 def test_plain_http_problems_use_the_reason_phrase() -> None:

@@ -1,0 +1,56 @@
+"""What the app holds for its lifetime, as typed dependencies: settings, mailer, engine, session factory.
+
+:func:`fastapi_shop.main.create_app` keeps them on ``app.state`` (the engine and session factory from the
+lifespan on); this module is the only code that reads ``app.state``. Routes declare what they need
+(``settings: SettingsDep``) and get a typed value, and a test replaces any of them with
+``app.dependency_overrides[get_mailer] = ...``. The Flask app keeps the same things in ``app.config`` and
+``app.extensions`` (see ``flask_shop/extensions.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.config import Settings
+from shared.mailer import Mailer
+from shared.schema import SchemaGate
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's :class:`Settings`."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_mailer(request: Request) -> Mailer:
+    """The mailer that sends order confirmations."""
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    """The process's connection pool (created by the lifespan)."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The factory of ``AsyncSession``s on :func:`get_engine`'s pool."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+def get_schema_gate(request: Request) -> SchemaGate:
+    """Whether this process already saw the database with its schema (``/readyz``)."""
+    gate: SchemaGate = request.app.state.schema_gate
+    return gate
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+SchemaGateDep = Annotated[SchemaGate, Depends(get_schema_gate)]

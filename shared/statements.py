@@ -1,0 +1,149 @@
+"""The SQL that correctness depends on, built once for both apps.
+
+Both apps' ``services.py`` and ``outbox.py`` run the same statements, one with ``await``, one without. The
+statements whose exact shape is a rule (lock rows in id order, take the idempotency key's lock, claim an
+outbox row with ``SKIP LOCKED``, accept only unexpired, unrevoked tokens) are built here, once; each app
+executes them in its own idiom (``await session.scalars(...)`` on an ``AsyncSession``,
+``session.scalars(...)`` on a ``Session``). The flow around them (which statement, in what order, when to
+commit) stays in each app, where a reader of that app expects it.
+
+Why one copy rather than two copies and a test that they match: a drift test notices a fix made in one app
+only after the fact, and has to be taught what "the same" means for two differently written statements;
+a statement built once cannot drift. The cost is one hop for the reader, from the service to this module.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Boolean, Delete, Select, Update, delete, func, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
+
+from shared.domain import OrderStatus
+from shared.idempotency import advisory_lock_key
+from shared.mailer import CONFIRMATION_TOPIC
+from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
+from shared.security import hash_token
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+def user_by_email(email: str) -> Select[User]:
+    """The user whose email equals ``email`` in any letter case (the unique index ``lower(email)``)."""
+    return select(User).where(func.lower(User.email) == email.lower())
+
+
+def valid_token(token: str) -> Select[AuthToken]:
+    """The token row (with its user) for the opaque ``token``, if it is unexpired and unrevoked by the
+    database's clock. Only the SHA-256 of a token is stored (:mod:`shared.security`)."""
+    return select(AuthToken).where(
+        AuthToken.token_hash == hash_token(token),
+        AuthToken.revoked_at.is_(None),
+        AuthToken.expires_at > func.now(),
+    )
+
+
+# --- orders -----------------------------------------------------------------------------------------------
+
+
+def lock_products(product_ids: list[int]) -> Select[Product]:
+    """``SELECT ... FOR UPDATE`` of the products, in ascending id order.
+
+    Every transaction that locks several products locks them in this one order, so two orders for the same
+    products wait for each other instead of deadlocking. ``populate_existing`` refreshes rows the session
+    already holds with the values read under the lock.
+    """
+    return (
+        select(Product)
+        .where(Product.id.in_(product_ids))
+        .order_by(Product.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def try_lock_idempotency_key(user_id: int, key: str) -> Select[bool]:
+    """``pg_try_advisory_xact_lock(user_id, n)``: true if this transaction now holds the key's lock.
+
+    The lock is transaction-scoped: it is released at commit or rollback, also when the process dies, so a
+    key is never stuck "in flight"; and it needs no session state, so it works through a transaction-mode
+    pooler. A concurrent request with the same key gets false at once, instead of waiting or racing.
+    """
+    return select(func.pg_try_advisory_xact_lock(user_id, advisory_lock_key(key), type_=Boolean))
+
+
+def stored_idempotency_key(user_id: int, key: str) -> Select[IdempotencyKey, bool]:
+    """The user's stored response under ``key``, and whether it has expired (by the database's clock)."""
+    return select(IdempotencyKey, IdempotencyKey.expires_at <= func.now()).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
+    )
+
+
+def lock_order(user_id: int, order_id: int) -> Select[Order]:
+    """``SELECT ... FOR UPDATE`` of the user's order (no row for someone else's)."""
+    return (
+        select(Order)
+        .where(Order.id == order_id, Order.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def mark_cancelled(order_id: int) -> ReturningUpdate[Order]:
+    """Set the order ``cancelled`` at the database's time and return it, with ``cancelled_at`` loaded.
+
+    ``RETURNING``, because a value assigned as SQL (``order.cancelled_at = func.now()``) is expired after the
+    flush, and reading it later would be a lazy load, which an ``AsyncSession`` cannot do.
+    """
+    return (
+        update(Order)
+        .where(Order.id == order_id)
+        .values(status=OrderStatus.CANCELLED, cancelled_at=func.now())
+        .returning(Order)
+        .execution_options(populate_existing=True)
+    )
+
+
+# --- the outbox -------------------------------------------------------------------------------------------
+
+
+def claim_confirmation(order_id: int) -> Select[OutboxMessage]:
+    """The order's unsent confirmation, locked ``FOR UPDATE SKIP LOCKED``.
+
+    A row another transaction is delivering is skipped (no row), not waited for: two relays, or a relay and
+    the request's own delivery, never send one message at the same time.
+    """
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.order_id == order_id,
+            OutboxMessage.topic == CONFIRMATION_TOPIC,
+            OutboxMessage.sent_at.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+
+
+def count_failed_attempt(message_id: int) -> Update:
+    """Add one to the message's ``attempts`` (after a failed delivery; it stays unsent)."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(attempts=OutboxMessage.attempts + 1)
+    )
+
+
+def unsent_order_ids(*, older_than: timedelta, limit: int) -> Select[int]:
+    """Ids of orders whose confirmation is unsent and older than ``older_than``, oldest first (the partial
+    index ``ix_outbox_unsent``). Younger rows are left to the request's own delivery."""
+    return (
+        select(OutboxMessage.order_id)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at < func.now() - older_than)
+        .order_by(OutboxMessage.created_at)
+        .limit(limit)
+    )
+
+
+def purge_expired_idempotency_keys() -> Delete:
+    """Delete the idempotency keys past their ``expires_at`` (reads already ignore them)."""
+    return delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now())

@@ -1,0 +1,66 @@
+"""What the in-process app tests share: mailers that record, fail or take their time; database reads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shared.models import IdempotencyKey, Order, OutboxMessage
+
+
+class RecordingMailer:
+    """Keeps every message it sends; while ``down``, refuses them as an unreachable SMTP server would.
+
+    Thread-safe (Flask sends from a thread pool). ``seconds_per_message`` makes sending slow, so that
+    concurrent relays overlap.
+    """
+
+    def __init__(self, *, seconds_per_message: float = 0.0) -> None:
+        self.down = False
+        self.seconds_per_message = seconds_per_message
+        self.sent: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: EmailMessage) -> None:
+        if self.down:
+            raise ConnectionRefusedError("the mail server is down")
+        time.sleep(self.seconds_per_message)
+        with self._lock:
+            self.sent.append(message)
+
+    def order_ids(self) -> list[int]:
+        """The order number of each message sent, in sending order (read from ``Subject``)."""
+        with self._lock:
+            return [int(str(message["Subject"]).split("#")[1].split()[0]) for message in self.sent]
+
+
+def outbox_row(database: Session, order_id: int) -> OutboxMessage:
+    """The order's confirmation row, as committed now."""
+    database.expire_all()
+    return database.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order_id)).one()
+
+
+def order_row(database: Session, order_id: int) -> Order:
+    """The order, as committed now."""
+    database.expire_all()
+    return database.get_one(Order, order_id)
+
+
+def idempotency_keys(database: Session, user_id: int) -> list[str]:
+    """The user's stored idempotency keys, sorted."""
+    return sorted(database.scalars(select(IdempotencyKey.key).where(IdempotencyKey.user_id == user_id)))
+
+
+def expire_idempotency_key(database: Session, user_id: int, key: str) -> None:
+    """Age the user's stored key past its 24 hours."""
+    database.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .values(expires_at=func.now() - timedelta(seconds=1))
+    )
+    database.commit()
