@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from contract_tests.stacks import throwaway_postgres
+from contract_tests.stacks.local import throwaway_postgres
 
 
 @pytest.fixture(scope="session")
