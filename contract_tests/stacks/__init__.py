@@ -41,7 +41,7 @@ TARGETS: dict[str, AppTarget] = {
     "fastapi": AppTarget(
         "fastapi",
         lambda port: [
-            sys.executable, "-m", "uvicorn", "fastapi_shop.main:app",
+            sys.executable, "-m", "uvicorn", "--factory", "fastapi_shop.main:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         ],
     ),
