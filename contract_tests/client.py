@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import pytest
 
 from contract_tests.stacks import Deployment
 
@@ -125,12 +126,18 @@ class Api:
         return self.http.post("/api/v1/orders", json=body, headers=headers)
 
     def wait_until_confirmed(self, customer: Customer, order_id: int) -> dict[str, Any]:
-        """The order once ``confirmed_at`` is set, or as it is after CONFIRMATION_TIMEOUT_SECONDS."""
-        deadline = time.monotonic() + CONFIRMATION_TIMEOUT_SECONDS
+        """The order once ``confirmed_at`` is set; fails the test if that takes longer than
+        CONFIRMATION_TIMEOUT_SECONDS, showing the order as last read."""
+        started = time.monotonic()
         while True:
-            order: dict[str, Any] = self.http.get(f"/api/v1/orders/{order_id}", headers=customer.auth).json()
-            if order["confirmed_at"] is not None or time.monotonic() > deadline:
+            found = self.http.get(f"/api/v1/orders/{order_id}", headers=customer.auth)
+            assert found.status_code == 200, found.text
+            order: dict[str, Any] = found.json()
+            if order["confirmed_at"] is not None:
                 return order
+            waited = time.monotonic() - started
+            if waited > CONFIRMATION_TIMEOUT_SECONDS:
+                pytest.fail(f"order {order_id} still not confirmed after {waited:.1f} s: {order}")
             time.sleep(0.1)
 
     def order_count(self, customer: Customer) -> int:

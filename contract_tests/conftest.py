@@ -1,6 +1,8 @@
 """Contract suite wiring: pick a stack, then run every test once per app (``test_x[fastapi]``, ...).
 
 The command-line options are declared in the root ``conftest.py`` (pytest reads options only from there).
+The containers stack's module is imported only where that stack may be used (``auto`` asks it whether
+Docker answers): it loads Docker's client and testcontainers, which the other stacks do without.
 """
 
 from __future__ import annotations
@@ -9,20 +11,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from contract_tests import stacks
 from contract_tests.client import Api, Customer
+from contract_tests.stacks import POOLERS, STACKS, TARGETS, Deployment
+from contract_tests.stacks.local import local_stack
+from contract_tests.stacks.url import url_app_names, url_stack
 
 
 def _stack(config: pytest.Config) -> str:
     """The stack to run on (``auto`` resolved), checked against the pooler asked for."""
     stack = str(config.getoption("--stack"))
-    if stack not in stacks.STACKS:
-        raise pytest.UsageError(f"--stack must be one of {', '.join(stacks.STACKS)}, not {stack!r}")
+    if stack not in STACKS:
+        raise pytest.UsageError(f"--stack must be one of {', '.join(STACKS)}, not {stack!r}")
     if stack == "auto":
-        stack = "containers" if stacks.docker_answers() else "local"
+        from contract_tests.stacks.containers import docker_answers  # see the module docstring
+
+        stack = "containers" if docker_answers() else "local"
     pooler = str(config.getoption("--pooler"))
-    if pooler not in stacks.POOLERS:
-        raise pytest.UsageError(f"--pooler must be one of {', '.join(stacks.POOLERS)}, not {pooler!r}")
+    if pooler not in POOLERS:
+        raise pytest.UsageError(f"--pooler must be one of {', '.join(POOLERS)}, not {pooler!r}")
     if pooler != "none" and stack != "local":
         raise pytest.UsageError(f"--pooler {pooler} runs on --stack local only, not on the {stack} stack")
     return stack
@@ -30,8 +36,8 @@ def _stack(config: pytest.Config) -> str:
 
 def _apps(config: pytest.Config) -> list[str]:
     if _stack(config) != "url":
-        return list(stacks.TARGETS)
-    apps = stacks.url_app_names(config)
+        return list(TARGETS)
+    apps = url_app_names(config)
     if not apps:
         raise pytest.UsageError("--stack url needs --fastapi-url and/or --flask-url")
     return apps
@@ -48,28 +54,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def deployment(pytestconfig: pytest.Config) -> Iterator[stacks.Deployment]:
+def deployment(pytestconfig: pytest.Config) -> Iterator[Deployment]:
     stack = _stack(pytestconfig)
     if stack == "url":
-        with stacks.url_stack(pytestconfig) as deployed:
+        with url_stack(pytestconfig) as deployed:
             yield deployed
     elif stack == "containers":
-        with stacks.containers_stack() as deployed:
+        from contract_tests.stacks.containers import containers_stack  # see the module docstring
+
+        with containers_stack() as deployed:
             yield deployed
     else:
-        with stacks.local_stack(pooler=str(pytestconfig.getoption("--pooler"))) as deployed:
+        with local_stack(pooler=str(pytestconfig.getoption("--pooler"))) as deployed:
             yield deployed
 
 
 @pytest.fixture(scope="session")
-def api(app: str, deployment: stacks.Deployment) -> Iterator[Api]:
+def api(app: str, deployment: Deployment) -> Iterator[Api]:
     """A client for one app (the test id says which)."""
     with Api(app, deployment) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
-def apis(deployment: stacks.Deployment) -> Iterator[dict[str, Api]]:
+def apis(deployment: Deployment) -> Iterator[dict[str, Api]]:
     """A client per app, for tests that talk to several apps on one database."""
     clients: dict[str, Api] = {}
     try:
@@ -80,9 +88,7 @@ def apis(deployment: stacks.Deployment) -> Iterator[dict[str, Api]]:
 
 
 @pytest.fixture
-def first_and_second(
-    pair: tuple[str, str], apis: dict[str, Api], deployment: stacks.Deployment
-) -> tuple[Api, Api]:
+def first_and_second(pair: tuple[str, str], apis: dict[str, Api], deployment: Deployment) -> tuple[Api, Api]:
     """Clients of two different apps on the same database (``pair`` says which, in which order)."""
     for app in pair:
         if app not in apis:
@@ -97,7 +103,7 @@ def customer(api: Api) -> Customer:
 
 
 @pytest.fixture
-def database_url(deployment: stacks.Deployment) -> str:
+def database_url(deployment: Deployment) -> str:
     """The database behind the apps, for tests that must change what HTTP cannot (e.g. age a token)."""
     if deployment.database_url is None:
         pytest.skip("this stack gives no database access (set SHOP_TEST_DATABASE_URL)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from contract_tests.client import PASSWORD, TIMESTAMP, Api, Customer, assert_invalid, assert_problem, unique
 
@@ -73,11 +74,15 @@ def test_me_without_a_token_is_401(api: Api) -> None:
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_an_unknown_token_is_401(api: Api) -> None:
-    for header in ("Bearer not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer"):
-        response = api.http.get("/api/v1/users/me", headers={"Authorization": header})
-        assert_problem(response, 401)
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer"],
+    ids=["unknown-bearer-token", "basic-credentials", "bearer-without-token"],
+)
+def test_an_unknown_token_is_401(api: Api, header: str) -> None:
+    response = api.http.get("/api/v1/users/me", headers={"Authorization": header})
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_logout_revokes_the_token(api: Api, customer: Customer) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
 from contract_tests.client import TIMESTAMP, Api, Customer, assert_invalid, assert_problem, unique
 
 PRODUCT_MEMBERS = {"id", "sku", "name", "description", "price_cents", "currency", "stock", "created_at"}
@@ -38,13 +43,18 @@ def test_limit_is_at_most_100(api: Api) -> None:
     assert len(page["items"]) == min(100, page["total"])
 
 
-def test_search_matches_names_case_insensitively(api: Api) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [str.lower, str.upper, lambda word: f"made {word}"],
+    ids=["lower-case", "upper-case", "substring-across-words"],
+)
+def test_search_matches_names_case_insensitively(api: Api, query: Callable[[str], str]) -> None:
+    """``query`` makes the search query from the unique word in the product's name."""
     word = unique("Zyx")
     product = api.create_product(name=f"Handmade {word} Teapot")
-    for q in (word.lower(), word.upper(), f"made {word}"):
-        page = api.http.get("/api/v1/products", params={"q": q}).json()
-        assert [item["id"] for item in page["items"]] == [product["id"]], q
-        assert page["total"] == 1
+    page = api.http.get("/api/v1/products", params={"q": query(word)}).json()
+    assert [item["id"] for item in page["items"]] == [product["id"]]
+    assert page["total"] == 1
 
 
 def test_search_treats_wildcards_literally(api: Api) -> None:
@@ -100,16 +110,20 @@ def test_a_duplicate_sku_is_409(api: Api) -> None:
     assert_problem(api.http.post("/api/v1/products", json=body, headers=api.admin), 409, "sku-taken")
 
 
-def test_product_members_are_validated(api: Api) -> None:
-    good = {"sku": unique("VAL-").upper(), "name": "Valid", "price_cents": 100, "stock": 1}
-    cases = {
-        "/sku": {**good, "sku": "lower-case"},
-        "/name": {**good, "name": ""},
-        "/price_cents": {**good, "price_cents": "100"},
-        "/stock": {**good, "stock": -1},
-    }
-    for pointer, body in cases.items():
-        assert_invalid(api.http.post("/api/v1/products", json=body, headers=api.admin), pointer=pointer)
+@pytest.mark.parametrize(
+    ("pointer", "bad"),
+    [
+        ("/sku", {"sku": "lower-case"}),
+        ("/name", {"name": ""}),
+        ("/price_cents", {"price_cents": "100"}),
+        ("/stock", {"stock": -1}),
+    ],
+    ids=["lower-case-sku", "empty-name", "price-as-string", "negative-stock"],
+)
+def test_product_members_are_validated(api: Api, pointer: str, bad: dict[str, Any]) -> None:
+    """``bad`` replaces one member of an otherwise valid body; the error points at it."""
+    body = {"sku": unique("VAL-").upper(), "name": "Valid", "price_cents": 100, "stock": 1, **bad}
+    assert_invalid(api.http.post("/api/v1/products", json=body, headers=api.admin), pointer=pointer)
 
 
 def test_patch_changes_only_the_given_members(api: Api) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from contract_tests.stacks import throwaway_postgres
+from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
 from shared.db import upgrade
 from shared.models import Product
