@@ -125,9 +125,11 @@ class Api:
         body = {"items": [{"product_id": p, "quantity": q} for p, q in lines]}
         return self.http.post("/api/v1/orders", json=body, headers=headers)
 
-    def wait_until_confirmed(self, customer: Customer, order_id: int) -> dict[str, Any]:
-        """The order once ``confirmed_at`` is set; fails the test if that takes longer than
-        CONFIRMATION_TIMEOUT_SECONDS, showing the order as last read."""
+    def wait_until_confirmed(
+        self, customer: Customer, order_id: int, timeout: float = CONFIRMATION_TIMEOUT_SECONDS
+    ) -> dict[str, Any]:
+        """The order once ``confirmed_at`` is set; fails the test if that takes longer than ``timeout``
+        seconds, showing the order as last read."""
         started = time.monotonic()
         while True:
             found = self.http.get(f"/api/v1/orders/{order_id}", headers=customer.auth)
@@ -136,7 +138,7 @@ class Api:
             if order["confirmed_at"] is not None:
                 return order
             waited = time.monotonic() - started
-            if waited > CONFIRMATION_TIMEOUT_SECONDS:
+            if waited > timeout:
                 pytest.fail(f"order {order_id} still not confirmed after {waited:.1f} s: {order}")
             time.sleep(0.1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from contract_tests.client import TIMESTAMP, Api, Customer, assert_invalid, assert_problem
+from contract_tests.stacks import Deployment
 
 ORDER_MEMBERS = {"id", "status", "items", "total_cents", "currency", "created_at", "confirmed_at"}
 
@@ -57,7 +58,9 @@ def test_the_confirmation_is_sent_after_the_response(api: Api, customer: Custome
     assert confirmed["confirmed_at"] >= confirmed["created_at"]
 
 
-def test_a_leftover_confirmation_is_relayed(api: Api, customer: Customer, database_url: str) -> None:
+def test_a_leftover_confirmation_is_relayed(
+    api: Api, customer: Customer, database_url: str, deployment: Deployment
+) -> None:
     """As if the process died before its background task ran: the outbox row is still unsent."""
     product = api.create_product()
     order = api.place_order(customer, [(product["id"], 1)]).json()
@@ -68,7 +71,8 @@ def test_a_leftover_confirmation_is_relayed(api: Api, customer: Customer, databa
         )
         connection.execute("UPDATE outbox SET sent_at = NULL WHERE order_id = %s", (order["id"],))
     assert api.http.get(f"/api/v1/orders/{order['id']}", headers=customer.auth).json()["confirmed_at"] is None
-    relayed = api.wait_until_confirmed(customer, order["id"])
+    # the relay takes rows older than its interval, on its next round: at most two intervals
+    relayed = api.wait_until_confirmed(customer, order["id"], timeout=2 * deployment.relay_seconds + 5)
     assert relayed["status"] == "confirmed"
 
 

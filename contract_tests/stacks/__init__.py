@@ -66,6 +66,7 @@ class Deployment:
     # it), e.g. to start a variant on another database of the same server; None: the stack does not know it
     app_database_url: str | None = None
     cors_origin: str | None = None  # an origin the apps allow; None: CORS tests are skipped
+    relay_seconds: int = 30  # the apps' SHOP_OUTBOX_RELAY_SECONDS: how long a leftover confirmation may wait
     _url_for: Callable[[str], str] = field(default=lambda name: "", repr=False)
     # starts one more instance of an app with changed settings; None: tests that need it are skipped
     start_variant: Callable[[str, dict[str, str]], contextlib.AbstractContextManager[str]] | None = None

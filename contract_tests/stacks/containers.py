@@ -74,6 +74,7 @@ def containers_stack() -> Iterator[Deployment]:
             database_url=postgres.get_connection_url(driver=None),
             app_database_url=env["DATABASE_URL"],
             cors_origin=CORS_ORIGIN,
+            relay_seconds=int(env["SHOP_OUTBOX_RELAY_SECONDS"]),
             _url_for=servers.url,
             start_variant=servers.variant,
         )

@@ -71,6 +71,7 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
                 database_url=database_url,
                 app_database_url=env["DATABASE_URL"],
                 cors_origin=CORS_ORIGIN,
+                relay_seconds=int(env["SHOP_OUTBOX_RELAY_SECONDS"]),
                 _url_for=servers.url,
                 start_variant=servers.variant,
             )

@@ -41,5 +41,6 @@ def url_stack(config: pytest.Config) -> Iterator[Deployment]:
         database_url=os.environ.get("SHOP_TEST_DATABASE_URL"),
         app_database_url=os.environ.get("SHOP_TEST_APP_DATABASE_URL"),
         cors_origin=os.environ.get("SHOP_TEST_CORS_ORIGIN"),
+        relay_seconds=int(os.environ.get("SHOP_TEST_RELAY_SECONDS", "30")),
         _url_for=url_for,
     )
