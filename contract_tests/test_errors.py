@@ -118,11 +118,13 @@ def test_every_invalid_member_is_reported(api: Api) -> None:
     assert pointers == {"/email", "/password", "/full_name"}
 
 
-def test_invalid_query_parameters_are_named(api: Api) -> None:
-    assert_invalid(api.http.get("/api/v1/products", params={"limit": 0}), parameter="limit")
-    assert_invalid(api.http.get("/api/v1/products", params={"limit": 101}), parameter="limit")
-    assert_invalid(api.http.get("/api/v1/products", params={"limit": "ten"}), parameter="limit")
-    assert_invalid(api.http.get("/api/v1/products", params={"offset": -1}), parameter="offset")
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("limit", 0), ("limit", 101), ("limit", "ten"), ("offset", -1)],
+    ids=["limit-0", "limit-101", "limit-not-a-number", "offset-negative"],
+)
+def test_invalid_query_parameters_are_named(api: Api, parameter: str, value: int | str) -> None:
+    assert_invalid(api.http.get("/api/v1/products", params={parameter: value}), parameter=parameter)
 
 
 def test_form_fields_are_reported_like_body_members(api: Api) -> None:
@@ -130,8 +132,15 @@ def test_form_fields_are_reported_like_body_members(api: Api) -> None:
     assert_invalid(response, pointer="/username")
 
 
-def test_a_malformed_path_id_is_404(api: Api, customer: Customer) -> None:
-    assert_problem(api.http.get("/api/v1/products/abc"), 404)
-    assert_problem(api.http.get("/api/v1/products/0"), 404)
-    assert_problem(api.http.get("/api/v1/products/99999999999999999999"), 404)
-    assert_problem(api.http.get("/api/v1/orders/1.5", headers=customer.auth), 404)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/products/abc",
+        "/api/v1/products/0",
+        "/api/v1/products/99999999999999999999",
+        "/api/v1/orders/1.5",
+    ],
+    ids=["letters", "zero", "beyond-int4", "decimal"],
+)
+def test_a_malformed_path_id_is_404(api: Api, customer: Customer, path: str) -> None:
+    assert_problem(api.http.get(path, headers=customer.auth), 404)
