@@ -6,7 +6,7 @@ EXTRAS := fastapi,flask,test,dev,k8s
 CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck format run-fastapi run-flask db-upgrade db-seed lock clean \
+.PHONY: install test lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
 	k8s-check k8s-demo k8s-down
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
@@ -30,6 +30,10 @@ typecheck: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# docs/side-by-side.md, regenerated from the code it quotes (tests/test_side_by_side.py fails while it is stale).
+docs: install
+	$(BIN)/python docs/side_by_side.py
 
 # Against the database in DATABASE_URL (see README.md).
 db-upgrade: install
