@@ -1,6 +1,8 @@
 """The Place Order API on Flask: sync SQLAlchemy on psycopg 3, marshmallow, served by gunicorn.
 
-Entry point: ``gunicorn -c flask_shop/gunicorn.conf.py "flask_shop:create_app()"``.
+Entry point: ``gunicorn -c flask_shop/gunicorn.conf.py "flask_shop:create_app()"``. Creating the app starts no
+thread: the outbox relay starts in each gunicorn worker (``gunicorn.conf.py``), or on its own with
+``flask --app flask_shop shop relay``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import port_for
 import pytest
-from mirakuru import HTTPExecutor, TCPExecutor
+from mirakuru import HTTPExecutor, SimpleExecutor, TCPExecutor
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -188,10 +188,7 @@ default_pool_size = 60
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        try:
-            executor.start()
-        except (TimeoutExpired, ProcessExitedWithError, AlreadyRunning) as exc:
-            raise RuntimeError(f"PgBouncer did not start:\n{_tail(log_path)}") from exc
+        _start_executor(executor, "PgBouncer", log_path)
         try:
             yield server._replace(netloc=f"postgres@127.0.0.1:{port}").geturl()
         finally:
@@ -255,10 +252,7 @@ class _AppServers:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        try:
-            executor.start()
-        except (TimeoutExpired, ProcessExitedWithError, AlreadyRunning) as exc:
-            raise RuntimeError(f"{target.name} did not start:\n{_tail(log_path)}") from exc
+        _start_executor(executor, target.name, log_path)
         return executor, url
 
     def __enter__(self) -> _AppServers:
@@ -278,6 +272,14 @@ def _run(command: list[str], env: dict[str, str], log_path: Path) -> None:
         )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[1:])} failed:\n{_tail(log_path)}")
+
+
+def _start_executor(executor: SimpleExecutor, name: str, log_path: Path) -> None:
+    """Start ``executor`` and wait until it answers; if it does not, raise with the tail of its log."""
+    try:
+        executor.start()
+    except (TimeoutExpired, ProcessExitedWithError, AlreadyRunning) as exc:
+        raise RuntimeError(f"{name} did not start:\n{_tail(log_path)}") from exc
 
 
 def _tail(path: Path, lines: int = 40) -> str:
