@@ -27,9 +27,9 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 OrderId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
 Pagination = Annotated[PageQuery, Query()]
 # the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header
-IdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]
+ParsedIdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]
 IdempotencyKeyHeader = Annotated[
-    IdempotencyKey | None,
+    ParsedIdempotencyKey | None,
     Header(
         alias=idempotency.HEADER,
         description="1..255 printable ASCII characters, bare or as a quoted Structured Field string",

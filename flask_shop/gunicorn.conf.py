@@ -10,10 +10,9 @@ Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each
 
 import os
 
+from flask import Flask
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
-
-from flask_shop.extensions import confirmations
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
@@ -38,10 +37,24 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
 # The outbox relay runs in each worker, where the server runs (see flask_shop/outbox.py): started once the
-# worker has loaded the app, stopped when the worker exits, after queued confirmations are sent.
+# worker has loaded the app, stopped when the worker exits. The app's modules are imported in the worker
+# only, so that the master holds none of them (preload_app = False; --reload forks fresh code).
 def post_worker_init(worker: Worker) -> None:
-    confirmations.start_relay(worker.wsgi)
+    if (app := _flask_app(worker)) is not None:
+        from flask_shop.extensions import confirmations
+
+        confirmations.start_relay(app)
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
-    confirmations.shutdown(worker.wsgi)
+    if (app := _flask_app(worker)) is not None:
+        from flask_shop.extensions import confirmations
+
+        confirmations.shutdown(app)
+
+
+def _flask_app(worker: Worker) -> Flask | None:
+    """The worker's app; None where there is none: in the master (gunicorn also calls worker_exit there for
+    a worker already gone), after create_app() failed, or while --reload serves its error page."""
+    app = getattr(worker, "wsgi", None)
+    return app if isinstance(app, Flask) else None

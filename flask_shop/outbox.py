@@ -41,6 +41,7 @@ from shared.models import Order
 log = logging.getLogger("shop.outbox")
 
 RELAY_BATCH = 100
+RELAY_STOP_TIMEOUT_SECONDS = 10  # within gunicorn's graceful_timeout (30 s)
 
 
 def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: Mailer, order_id: int) -> bool:
@@ -155,12 +156,16 @@ class ConfirmationSender:
             daemon=True,
         )
         relay.start()
+        state.relay = relay
 
     def shutdown(self, app: Flask) -> None:
-        """Stop the relay after its current round and wait for queued confirmations to finish."""
+        """Wait for queued confirmations, and for the relay to finish its round (at most
+        ``RELAY_STOP_TIMEOUT_SECONDS``; what it did not send stays for the next relay)."""
         state = _state(app)
         state.stop.set()
         state.executor.shutdown(wait=True)
+        if state.relay is not None:
+            state.relay.join(timeout=RELAY_STOP_TIMEOUT_SECONDS)
 
 
 @dataclass
@@ -173,6 +178,7 @@ class _SenderState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="confirmations")
     )
     stop: threading.Event = field(default_factory=threading.Event)
+    relay: threading.Thread | None = None
 
 
 def _state(app: Flask) -> _SenderState:
@@ -197,6 +203,8 @@ cli = AppGroup("shop", help="The shop's own commands.")
 )
 def relay_command(once: bool, older_than: int | None) -> None:
     """Deliver leftover order confirmations and purge expired idempotency keys (the outbox relay)."""
+    if older_than is not None and not once:
+        raise click.UsageError("--older-than goes with --once")
     state = _state(current_app)
     if once:
         age = timedelta(seconds=state.relay_seconds if older_than is None else older_than)

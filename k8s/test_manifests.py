@@ -258,13 +258,15 @@ def test_every_container_requests_no_more_than_its_limits(overlay: str) -> None:
 
 @cache
 def serves(app: str, path: str) -> bool:
-    """Whether ``app`` routes ``GET path`` (anything but 404), asked in-process through its test client."""
+    """Whether ``app`` routes ``GET path`` (anything but 404), asked in-process through its test client (the
+    FastAPI one entered, so that the lifespan runs as under uvicorn)."""
     if app == "fastapi":
         from fastapi.testclient import TestClient
 
         from fastapi_shop.main import create_app as create_fastapi_app
 
-        status: int = TestClient(create_fastapi_app()).get(path).status_code
+        with TestClient(create_fastapi_app()) as client:
+            status: int = client.get(path).status_code
     else:
         from flask_shop import create_app as create_flask_app
 

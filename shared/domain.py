@@ -69,7 +69,7 @@ class InsufficientStock(DomainError):
 class OrderNotCancellable(DomainError):
     """The order's status does not allow cancelling (it is already cancelled)."""
 
-    def __init__(self, status: str) -> None:
+    def __init__(self, status: OrderStatus) -> None:
         super().__init__(f"An order that is {status} cannot be cancelled.")
         self.status = status
 
@@ -89,12 +89,12 @@ _TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
-def can_transition(current: str, target: OrderStatus) -> bool:
+def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     """Whether an order in status ``current`` may move to ``target``."""
-    return target in _TRANSITIONS[OrderStatus(current)]
+    return target in _TRANSITIONS[current]
 
 
-def ensure_cancellable(current: str) -> None:
+def ensure_cancellable(current: OrderStatus) -> None:
     """Raise :class:`OrderNotCancellable` unless an order in status ``current`` may be cancelled."""
     if not can_transition(current, OrderStatus.CANCELLED):
         raise OrderNotCancellable(current)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
 from shared.db import upgrade
 from shared.models import Product
+from tests.support import new_database
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +33,8 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def empty_database_url(postgres_url: str) -> Iterator[str]:
     """A new, empty database on the throwaway cluster, dropped afterwards."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with new_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,35 @@
-"""What the in-process app tests share: mailers that record, fail or take their time; database reads."""
+"""What the tests share: throwaway databases; mailers that record, fail or take their time; database reads."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from shared.models import IdempotencyKey, Order, OutboxMessage
+
+
+@contextlib.contextmanager
+def new_database(postgres_url: str) -> Iterator[str]:
+    """A new, empty database on the cluster at ``postgres_url``, dropped afterwards; yields its URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 class RecordingMailer:

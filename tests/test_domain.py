@@ -65,23 +65,23 @@ def test_exactly_the_stock_is_enough() -> None:
 @pytest.mark.parametrize(
     ("current", "target", "allowed"),
     [
-        ("pending", OrderStatus.CONFIRMED, True),
-        ("pending", OrderStatus.CANCELLED, True),
-        ("confirmed", OrderStatus.CANCELLED, True),
-        ("confirmed", OrderStatus.PENDING, False),
-        ("cancelled", OrderStatus.CONFIRMED, False),
-        ("cancelled", OrderStatus.CANCELLED, False),
+        (OrderStatus.PENDING, OrderStatus.CONFIRMED, True),
+        (OrderStatus.PENDING, OrderStatus.CANCELLED, True),
+        (OrderStatus.CONFIRMED, OrderStatus.CANCELLED, True),
+        (OrderStatus.CONFIRMED, OrderStatus.PENDING, False),
+        (OrderStatus.CANCELLED, OrderStatus.CONFIRMED, False),
+        (OrderStatus.CANCELLED, OrderStatus.CANCELLED, False),
     ],
 )
-def test_order_state_transitions(current: str, target: OrderStatus, allowed: bool) -> None:
+def test_order_state_transitions(current: OrderStatus, target: OrderStatus, allowed: bool) -> None:
     assert can_transition(current, target) is allowed
 
 
 def test_a_cancelled_order_is_not_cancellable() -> None:
-    ensure_cancellable("pending")
-    ensure_cancellable("confirmed")
+    ensure_cancellable(OrderStatus.PENDING)
+    ensure_cancellable(OrderStatus.CONFIRMED)
     with pytest.raises(OrderNotCancellable):
-        ensure_cancellable("cancelled")
+        ensure_cancellable(OrderStatus.CANCELLED)
 
 
 def test_timestamps_are_utc_with_microseconds_and_z() -> None:

@@ -9,6 +9,7 @@ two relays at once, expired idempotency keys, and the service layer's objects af
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -71,15 +72,16 @@ async def sessionmaker(app_settings: Settings) -> AsyncIterator[async_sessionmak
     await engine.dispose()
 
 
-async def new_customer(client: httpx.AsyncClient, email: str) -> tuple[int, dict[str, str]]:
-    """Register ``email``; its user id and ``Authorization`` header."""
+async def new_customer(client: httpx.AsyncClient) -> tuple[int, str, dict[str, str]]:
+    """Register a new user; its id, email and ``Authorization`` header."""
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
     registered = await client.post(
         "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Ada Lovelace"}
     )
     assert registered.status_code == 201, registered.text
     issued = await client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert issued.status_code == 200, issued.text
-    return registered.json()["id"], {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    return registered.json()["id"], email, {"Authorization": f"Bearer {issued.json()['access_token']}"}
 
 
 async def place_order(
@@ -97,11 +99,11 @@ async def place_order(
 async def test_the_mailer_receives_the_confirmation(
     client: httpx.AsyncClient, mailer: RecordingMailer, product_id: int
 ) -> None:
-    _, auth = await new_customer(client, "fastapi-mail@example.com")
+    _, email, auth = await new_customer(client)
     order = await place_order(client, auth, product_id)
 
     (message,) = mailer.sent  # sent by the BackgroundTasks task, through the overridden dependency
-    assert message["To"] == "fastapi-mail@example.com"
+    assert message["To"] == email
     assert message["Subject"] == f"Your order #{order['id']} is confirmed"
     assert "2 x In-process widget" in message.get_content()
     assert "Total: 25.00 USD" in message.get_content()
@@ -116,7 +118,7 @@ async def test_a_failed_confirmation_leaves_the_order_pending_until_the_relay_de
     database: Session,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    _, auth = await new_customer(client, "fastapi-mail-down@example.com")
+    _, _, auth = await new_customer(client)
     mailer.down = True
     order = await place_order(client, auth, product_id)
 
@@ -137,7 +139,7 @@ async def test_a_failed_confirmation_leaves_the_order_pending_until_the_relay_de
 async def test_two_relays_never_send_one_confirmation_twice(
     client: httpx.AsyncClient, mailer: RecordingMailer, product_id: int, app_settings: Settings
 ) -> None:
-    _, auth = await new_customer(client, "fastapi-two-relays@example.com")
+    _, _, auth = await new_customer(client)
     mailer.down = True  # leave every confirmation to the relays
     order_ids = [(await place_order(client, auth, product_id))["id"] for _ in range(4)]
 
@@ -164,7 +166,7 @@ async def test_expired_idempotency_keys_are_purged(
     database: Session,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    user_id, auth = await new_customer(client, "fastapi-keys@example.com")
+    user_id, _, auth = await new_customer(client)
     await place_order(client, auth, product_id, key="old")
     await place_order(client, auth, product_id, key="new")
     expire_idempotency_key(database, user_id, "old")
@@ -176,7 +178,7 @@ async def test_expired_idempotency_keys_are_purged(
 async def test_a_cancelled_order_comes_back_with_its_cancellation_time(
     client: httpx.AsyncClient, product_id: int, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    user_id, auth = await new_customer(client, "fastapi-cancel@example.com")
+    user_id, _, auth = await new_customer(client)
     order = await place_order(client, auth, product_id)
 
     async with sessionmaker() as session:

@@ -9,6 +9,7 @@ two relays at once, expired idempotency keys, and that creating the app starts n
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -44,6 +45,7 @@ def mailer() -> RecordingMailer:
 def app(app_settings: Settings, mailer: RecordingMailer) -> Iterator[Flask]:
     app = create_app({"TESTING": True, "SHOP_SETTINGS": app_settings, "MAILER": mailer})
     yield app
+    confirmations.shutdown(app)  # as gunicorn's worker_exit hook does
     app.extensions["shop.engine"].dispose()
 
 
@@ -57,15 +59,17 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-def new_customer(client: FlaskClient, email: str) -> tuple[int, dict[str, str]]:
-    """Register ``email``; its user id and ``Authorization`` header."""
+def new_customer(client: FlaskClient) -> tuple[int, str, dict[str, str]]:
+    """Register a new user; its id, email and ``Authorization`` header."""
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
     registered = client.post(
         "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Ada Lovelace"}
     )
     assert registered.status_code == 201, registered.text
     issued = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert issued.status_code == 200, issued.text
-    return registered.json["id"], {"Authorization": f"Bearer {issued.json['access_token']}"}  # type: ignore[index]
+    token = issued.json["access_token"]  # type: ignore[index]
+    return registered.json["id"], email, {"Authorization": f"Bearer {token}"}  # type: ignore[index]
 
 
 def place_order(
@@ -93,12 +97,12 @@ def test_creating_the_app_starts_no_thread(app_settings: Settings) -> None:
 def test_the_mailer_receives_the_confirmation(
     app: Flask, client: FlaskClient, mailer: RecordingMailer, product_id: int
 ) -> None:
-    _, auth = new_customer(client, "flask-mail@example.com")
+    _, email, auth = new_customer(client)
     order = place_order(client, auth, product_id)
     confirmations.shutdown(app)  # what gunicorn's worker_exit does: wait for queued confirmations
 
     (message,) = mailer.sent
-    assert message["To"] == "flask-mail@example.com"
+    assert message["To"] == email
     assert message["Subject"] == f"Your order #{order['id']} is confirmed"
     assert "2 x In-process widget" in message.get_content()
     assert "Total: 25.00 USD" in message.get_content()
@@ -114,7 +118,7 @@ def test_a_failed_confirmation_leaves_the_order_pending_until_the_relay_delivers
     product_id: int,
     database: Session,
 ) -> None:
-    _, auth = new_customer(client, "flask-mail-down@example.com")
+    _, _, auth = new_customer(client)
     mailer.down = True
     order = place_order(client, auth, product_id)
     confirmations.shutdown(app)
@@ -137,7 +141,7 @@ def test_a_failed_confirmation_leaves_the_order_pending_until_the_relay_delivers
 def test_two_relays_never_send_one_confirmation_twice(
     app: Flask, client: FlaskClient, mailer: RecordingMailer, product_id: int, app_settings: Settings
 ) -> None:
-    _, auth = new_customer(client, "flask-two-relays@example.com")
+    _, _, auth = new_customer(client)
     mailer.down = True  # leave every confirmation to the relays
     order_ids = [place_order(client, auth, product_id)["id"] for _ in range(4)]
     confirmations.shutdown(app)
@@ -165,7 +169,7 @@ def test_two_relays_never_send_one_confirmation_twice(
 def test_expired_idempotency_keys_are_purged(
     client: FlaskClient, runner: FlaskCliRunner, product_id: int, database: Session
 ) -> None:
-    user_id, auth = new_customer(client, "flask-keys@example.com")
+    user_id, _, auth = new_customer(client)
     place_order(client, auth, product_id, key="old")
     place_order(client, auth, product_id, key="new")
     expire_idempotency_key(database, user_id, "old")

@@ -3,24 +3,21 @@ migrations make the schema the models describe."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from shared.config import Settings
 from shared.db import upgrade
 from shared.models import Base
 from shared.schema import MIGRATION_LOCK_ID, head_revision, schema_not_ready
+from tests.support import new_database
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 30
@@ -58,9 +55,8 @@ def test_two_upgrades_at_once_both_succeed_and_apply_the_schema_once(empty_datab
             for run in runs:
                 run.kill()
         assert [run.returncode for run in runs] == [0, 0], logs
-        applied = sum(
-            log.count(f"-> {head_revision()},") for log in logs
-        )  # "Running upgrade 0001 -> 0002, ..."
+        # Alembic logs "Running upgrade 0001 -> 0002, ..." for each revision it applies
+        applied = sum(log.count(f"-> {head_revision()},") for log in logs)
         assert applied == 1, logs
         revisions = gate.execute("SELECT version_num FROM alembic_version").fetchall()
         assert revisions == [(head_revision(),)]
@@ -95,7 +91,7 @@ def test_the_models_and_the_migrations_make_the_same_check_constraints(
     # `alembic check` compares tables, columns and indexes, not CHECK constraints: this does. Among them is
     # the order status CHECK that SQLAlchemy generates from OrderStatus (shared/models.py)
     upgrade(Settings(database_url=empty_database_url))
-    with _another_database(postgres_url) as from_models:
+    with new_database(postgres_url) as from_models:
         engine = create_engine(Settings(database_url=from_models).url_for_driver("psycopg"))
         try:
             with engine.begin() as connection:
@@ -110,15 +106,3 @@ def test_the_models_and_the_migrations_make_the_same_check_constraints(
         "CHECK (((status)::text = ANY ((ARRAY['pending'::character varying, 'confirmed'::character varying, "
         "'cancelled'::character varying])::text[])))"
     )
-
-
-@contextlib.contextmanager
-def _another_database(postgres_url: str) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.domain import InsufficientStock, NotFound, OrderNotCancellable, UnknownProduct
+from shared.domain import InsufficientStock, NotFound, OrderNotCancellable, OrderStatus, UnknownProduct
 from shared.idempotency import IdempotencyKeyInUse
 from shared.problems import domain_problem, http_problem
 from shared.request_id import request_id_from
@@ -43,7 +43,7 @@ def test_domain_errors_map_to_problem_types_and_statuses() -> None:
     assert stock["type"] == "https://shop.example/problems/insufficient-stock"
     assert (stock["status"], stock["product_id"], stock["requested"], stock["available"]) == (409, 4, 3, 1)
     assert domain_problem(UnknownProduct(9)).status == 422
-    assert domain_problem(OrderNotCancellable("cancelled")).type.endswith("/order-not-cancellable")
+    assert domain_problem(OrderNotCancellable(OrderStatus.CANCELLED)).type.endswith("/order-not-cancellable")
     assert domain_problem(IdempotencyKeyInUse()).status == 409
     not_found = domain_problem(NotFound("Order 3 does not exist.")).to_dict()
     assert (not_found["type"], not_found["status"], not_found["title"]) == ("about:blank", 404, "Not Found")
