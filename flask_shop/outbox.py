@@ -21,6 +21,7 @@ sends that email again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -129,7 +130,7 @@ class ConfirmationSender:
         )
         app.cli.add_command(cli)
 
-    def submit(self, order_id: int) -> Future[bool]:
+    def submit(self, order_id: int) -> None:
         """Queue the confirmation of a committed order; returns at once."""
         state = _state(current_app)
         future = state.executor.submit(
@@ -139,7 +140,6 @@ class ConfirmationSender:
             order_id=order_id,
         )
         future.add_done_callback(_log_failure)
-        return future
 
     def start_relay(self, app: Flask) -> None:
         """Run :func:`run_relay` on a daemon thread of this process until :meth:`shutdown`."""
@@ -210,12 +210,10 @@ def relay_command(once: bool, older_than: int | None) -> None:
         age = timedelta(seconds=state.relay_seconds if older_than is None else older_than)
         relay_round(sessionmaker=state.sessionmaker, mailer=state.mailer, older_than=age)
         return
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the command quietly
         run_relay(
             sessionmaker=state.sessionmaker,
             mailer=state.mailer,
             interval_seconds=state.relay_seconds,
             stop=state.stop,
         )
-    except KeyboardInterrupt:
-        state.stop.set()

@@ -7,10 +7,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from contract_tests.stacks.local import throwaway_postgres
@@ -38,13 +36,11 @@ def empty_database_url(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_database_url(postgres_url: str) -> str:
+def app_database_url(postgres_url: str) -> Iterator[str]:
     """A database for the in-process app tests, migrated once. Tests make their own users and products."""
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute("CREATE DATABASE apps")
-    url = make_url(postgres_url).set(database="apps").render_as_string(hide_password=False)
-    upgrade(Settings(database_url=url))
-    return url
+    with new_database(postgres_url) as url:
+        upgrade(Settings(database_url=url))
+        yield url
 
 
 @pytest.fixture
