@@ -134,6 +134,27 @@ def test_cors_allows_a_listed_origin(api: Api) -> None:
     assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"].lower()
 
 
+def test_cors_refuses_a_preflight_it_does_not_allow(api: Api) -> None:
+    """A preflight asking for another origin, method or header is a 400 problem document naming what is
+    refused (Starlette's ``CORSMiddleware`` words, in both apps); a browser fails a preflight not 2xx."""
+    origin = api.deployment.cors_origin
+    if origin is None:
+        pytest.skip("the stack names no allowed origin (set SHOP_TEST_CORS_ORIGIN)")
+    refused = {
+        "origin": {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        "method": {"Origin": origin, "Access-Control-Request-Method": "DELETE"},
+        "headers": {
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-evil",
+        },
+    }
+    for failure, headers in refused.items():
+        response = api.http.options("/api/v1/orders", headers=headers)
+        problem = assert_problem(response, 400)
+        assert failure in problem["detail"]
+
+
 def test_cors_ignores_other_origins(api: Api) -> None:
     response = api.http.get("/api/v1/products", headers={"Origin": "https://evil.example"})
     assert response.status_code == 200

@@ -380,10 +380,14 @@ TOPICS = (
     ),
     Topic(
         "CORS",
-        fastapi=(Python("fastapi_shop/main.py", ("create_app",), mentioning=("CORSMiddleware",)),),
+        fastapi=(
+            Python("fastapi_shop/main.py", ("create_app",), mentioning=("ProblemCORSMiddleware",)),
+            Python("fastapi_shop/middleware.py", ("ProblemCORSMiddleware",)),
+        ),
         flask=(
             Python("flask_shop/extensions.py", ("cors",)),
             Python("flask_shop/__init__.py", ("create_app",), mentioning=("cors",)),
+            Python("flask_shop/middleware.py", ("refuse_disallowed_preflight",)),
         ),
         differs="""
         Both apps apply one policy, fixed once in `shared/http_api.py` (methods, headers a browser may send
@@ -393,6 +397,9 @@ TOPICS = (
         headers to the responses that pass through it. Flask uses the flask-cors extension, created unbound in
         `flask_shop/extensions.py` like the others and bound in the factory; it adds its headers in an
         `after_request` hook, preflights included, which Flask answers with its automatic `OPTIONS` handling.
+        A preflight the policy refuses is a `400` problem document in both: Starlette's own refusal (plain
+        text) is re-rendered by a subclass; flask-cors would answer `200` without permissions, so a
+        `before_request` hook refuses it with `shared.http_api.preflight_failures`.
         """,
     ),
     Topic(

@@ -8,20 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
-from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, HTTPException, Response, status
+from fastapi.security import OAuth2PasswordBearer
+from starlette.requests import HTTPConnection
 
 from fastapi_shop import services
 from fastapi_shop.content_types import RequireForm, RequireJSON
 from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import SettingsDep
-from fastapi_shop.schemas import TokenOut, UserCreate, UserOut
+from fastapi_shop.routing import ShopRoute
+from fastapi_shop.schemas import TokenForm, TokenOut, UserCreate, UserOut
 from shared.models import AuthToken, User
+from shared.security import bearer_token
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=ShopRoute)
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+class BearerToken(OAuth2PasswordBearer):
+    """FastAPI's OAuth2 password-flow scheme (it documents the flow, so ``/docs`` can log in), reading the
+    header as :func:`shared.security.bearer_token` does: strictly, as the Flask app does."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        return bearer_token(request.headers.getlist("Authorization"))
+
+
+oauth2_scheme = BearerToken(tokenUrl="/api/v1/auth/token", auto_error=False)
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
@@ -80,7 +92,7 @@ async def register(user_in: UserCreate, session: SessionDep) -> User:
     responses=problem_responses(401, 413, 415, 422),
 )
 async def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+    form: Annotated[TokenForm, Form()], session: SessionDep, settings: SettingsDep, response: Response
 ) -> TokenOut:
     """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
     ttl = settings.token_ttl_seconds
@@ -89,6 +101,7 @@ async def issue_token(
     )
     if access_token is None:
         raise HTTPException(401, "Wrong email or password.", headers=UNAUTHORIZED_HEADERS)
+    response.headers["Cache-Control"] = "no-store"  # a token must not be cached (RFC 6749 §5.1)
     return TokenOut(access_token=access_token, expires_in=ttl)
 
 

@@ -11,6 +11,8 @@ from email.message import Message
 
 from fastapi import Depends, HTTPException, Request
 
+from shared.http_api import FORM_MEDIA_TYPE
+
 
 def _media_type(request: Request) -> str | None:
     raw = request.headers.get("content-type")
@@ -33,8 +35,8 @@ async def require_json(request: Request) -> None:
 
 async def require_form(request: Request) -> None:
     """Raise 415 unless the body is ``application/x-www-form-urlencoded`` (OAuth2, RFC 6749 §4.3.2)."""
-    if _media_type(request) != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "Send the body as application/x-www-form-urlencoded.")
+    if _media_type(request) != FORM_MEDIA_TYPE:
+        raise HTTPException(415, f"Send the body as {FORM_MEDIA_TYPE}.")
 
 
 RequireJSON = Depends(require_json)

@@ -34,6 +34,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
         connect_args=connect_args,
+        # a failed statement's error text (and so the log) leaves out its parameters: emails, hashes
+        hide_parameters=True,
     )
 
 

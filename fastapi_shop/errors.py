@@ -44,10 +44,14 @@ async def handle_domain_error(request: Request, exc: DomainError) -> ProblemResp
     return problem_response(request, domain_problem(exc))
 
 
-async def handle_http_exception(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+async def handle_http_exception(request: Request, exc: StarletteHTTPException) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
+        if (
+            request.method == "OPTIONS"
+        ):  # no route serves OPTIONS: the answer is what is allowed (RFC 9110 §9.3.7)
+            return Response(status_code=204, headers=headers)
     # Starlette's default detail is the reason phrase ("Not Found"); ours (HTTPException(415, "...")) are kept
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return problem_response(request, http_problem(exc.status_code, detail), headers)
@@ -65,7 +69,9 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
 
 async def handle_unexpected(request: Request, exc: Exception) -> ProblemResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(request, http_problem(500, "Something went wrong on our side."))
+    # Starlette re-raises the error after this response, and uvicorn then closes the connection: say so
+    headers = {"Connection": "close"}
+    return problem_response(request, http_problem(500, "Something went wrong on our side."), headers)
 
 
 # FastAPI(exception_handlers=...): each handler is typed with the exception it handles (Starlette's
@@ -93,13 +99,14 @@ def _invalid_member(error: Any) -> dict[str, str]:
 
 
 def _allowed_methods(request: Request) -> str:
-    """``Allow`` for a 405: every method some route serves at this path.
+    """``Allow`` for a 405: every method some route serves at this path, with ``HEAD`` wherever ``GET`` is
+    (``HeadMiddleware``) and ``OPTIONS``, as Werkzeug lists them.
 
     Starlette reports only the first partially matching route's methods (GET /products hides POST
     /products), so ask the router for each method instead.
     """
-    allowed = []
-    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+    allowed = ["OPTIONS"]
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         probe: dict[str, Any] = {
             "type": "http",
             "path": request.url.path,
@@ -108,8 +115,8 @@ def _allowed_methods(request: Request) -> str:
             "headers": [],
         }
         if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return ", ".join(allowed)
+            allowed.extend(("GET", "HEAD") if method == "GET" else (method,))
+    return ", ".join(sorted(allowed))
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

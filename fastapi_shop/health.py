@@ -9,10 +9,11 @@ from sqlalchemy import text
 
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import EngineDep, SchemaGateDep
+from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import Health
 from shared.schema import current_revision
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ShopRoute)
 
 READINESS_TIMEOUT_SECONDS = 2
 

@@ -13,14 +13,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from fastapi_shop import auth, health, orders, outbox, products
 from fastapi_shop.db import create_engine, create_sessionmaker
 from fastapi_shop.errors import EXCEPTION_HANDLERS
-from fastapi_shop.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from fastapi_shop.middleware import (
+    BodySizeLimitMiddleware,
+    HeadMiddleware,
+    ProblemCORSMiddleware,
+    RequestContextMiddleware,
+)
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
 from shared import http_api
 from shared.config import Settings
@@ -60,18 +64,22 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         description=http_api.DESCRIPTION,
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
+        redirect_slashes=False,  # /products/ is 404, as in the Flask app; a redirect would drop a POST body
     )
     app.state.settings = settings
     app.state.mailer = mailer
+    # the last added runs first: request context, CORS (so that a 413 carries its headers too), body size
+    # limit, HEAD as GET, then the routes
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=http_api.MAX_BODY_BYTES)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=http_api.CORS_METHODS,
         allow_headers=http_api.CORS_ALLOW_HEADERS,
         expose_headers=http_api.CORS_EXPOSE_HEADERS,
         max_age=http_api.CORS_MAX_AGE_SECONDS,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=http_api.MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
     for router in (health.router, auth.router, products.router, orders.router):
         app.include_router(router)

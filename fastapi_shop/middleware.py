@@ -1,5 +1,6 @@
 """Pure ASGI middleware (not ``BaseHTTPMiddleware``, so streaming and background tasks are untouched):
-``X-Request-ID`` and one access log line per request, and the request body size limit.
+``X-Request-ID`` and one access log line per request, the request body size limit, ``HEAD`` on every ``GET``
+route, and CORS refusals as problem documents.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import time
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_shop.errors import ProblemResponse
@@ -95,3 +98,34 @@ class BodySizeLimitMiddleware:
 
     def _detail(self) -> str:
         return f"The request body is larger than {self.max_bytes} bytes."
+
+
+class HeadMiddleware:
+    """Serve ``HEAD`` wherever ``GET`` is served (RFC 9110 §9.1: every general-purpose server MUST).
+
+    Starlette adds ``HEAD`` to its own routes, FastAPI's ``APIRoute`` does not. The request is routed as a
+    ``GET`` (a copy of the scope: the server keeps its own, still ``HEAD``) and the server, which knows the
+    request was a ``HEAD``, sends the headers without the body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's ``CORSMiddleware``, answering a refused preflight with a ``400`` problem document
+    instead of its ``text/plain`` "Disallowed CORS origin" (the Flask app refuses the same preflights,
+    with :func:`shared.http_api.preflight_failures`)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        detail = bytes(response.body).decode() + "."  # e.g. "Disallowed CORS origin, method."
+        # and without its Access-Control-Allow-* headers: a refusal grants nothing
+        return ProblemResponse(http_problem(400, detail).to_dict(), status_code=400)

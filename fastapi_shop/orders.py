@@ -17,14 +17,15 @@ from fastapi_shop.content_types import RequireJSON
 from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import MailerDep, SessionmakerDep
-from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery
+from fastapi_shop.routing import ShopRoute
+from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery, UrlInteger
 from shared import idempotency
 from shared.domain import MAX_DB_ID
 from shared.models import Order
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=ShopRoute)
 
-OrderId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+OrderId = Annotated[int, UrlInteger, Path(ge=1, le=MAX_DB_ID)]  # else 404
 Pagination = Annotated[PageQuery, Query()]
 # the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header
 ParsedIdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]

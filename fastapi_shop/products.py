@@ -11,13 +11,14 @@ from fastapi_shop.auth import AdminUser
 from fastapi_shop.content_types import RequireJSON
 from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
-from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate
+from fastapi_shop.routing import ShopRoute
+from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate, UrlInteger
 from shared.domain import MAX_DB_ID
 from shared.models import Product
 
-router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
+router = APIRouter(prefix="/api/v1/products", tags=["catalog"], route_class=ShopRoute)
 
-ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+ProductId = Annotated[int, UrlInteger, Path(ge=1, le=MAX_DB_ID)]  # else 404
 Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 

@@ -9,18 +9,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
 
-from shared import domain
+from shared import domain, inputs
 
 UtcTimestamp = Annotated[datetime, PlainSerializer(domain.format_timestamp, return_type=str)]
-Email = Annotated[str, Field(max_length=domain.EMAIL_MAX_LENGTH, pattern=domain.EMAIL_PATTERN)]
-Password = Annotated[str, Field(min_length=domain.PASSWORD_MIN_LENGTH, max_length=domain.PASSWORD_MAX_LENGTH)]
-Name = Annotated[str, Field(min_length=1, max_length=domain.NAME_MAX_LENGTH)]
-Description = Annotated[str, Field(max_length=domain.DESCRIPTION_MAX_LENGTH)]
+# text the database stores or searches: no NUL (shared.inputs)
+Text = Annotated[str, AfterValidator(inputs.check_text)]
+Email = Annotated[Text, Field(max_length=domain.EMAIL_MAX_LENGTH, pattern=domain.EMAIL_PATTERN)]
+Password = Annotated[
+    Text, Field(min_length=domain.PASSWORD_MIN_LENGTH, max_length=domain.PASSWORD_MAX_LENGTH)
+]
+Name = Annotated[Text, Field(min_length=1, max_length=domain.NAME_MAX_LENGTH)]
+Description = Annotated[Text, Field(max_length=domain.DESCRIPTION_MAX_LENGTH)]
 PriceCents = Annotated[int, Field(ge=0, le=domain.MAX_PRICE_CENTS, description="US cents")]
 Stock = Annotated[int, Field(ge=0, le=domain.MAX_STOCK)]
 Id = Annotated[int, Field(ge=1, le=domain.MAX_DB_ID)]
+
+
+def _ascii_digits(value: object) -> object:
+    return inputs.check_decimal_digits(value) if isinstance(value, str) else value
+
+
+# an integer in a path or query string: ASCII digits only (Pydantic's lax int() also takes "+1", "1.0", "1_0")
+UrlInteger = BeforeValidator(_ascii_digits)
+UrlId = Annotated[int, UrlInteger, Field(ge=1, le=domain.MAX_DB_ID)]
 
 
 class RequestModel(BaseModel):
@@ -46,6 +67,15 @@ class UserOut(ResponseModel):
     full_name: str
     is_admin: bool
     created_at: UtcTimestamp
+
+
+class TokenForm(BaseModel):
+    """OAuth2 password grant form (RFC 6749 §4.3.2); ``username`` is the email. Other fields a client sends
+    (``scope``, ``client_id``) are ignored. A route takes it as ``Annotated[TokenForm, Form()]``."""
+
+    grant_type: Literal["password"] | None = None
+    username: Text
+    password: Text
 
 
 class TokenOut(BaseModel):
@@ -142,12 +172,12 @@ class OrderOut(ResponseModel):
 class PageQuery(BaseModel):
     """``?limit&offset`` of a list endpoint; a route takes it as ``Annotated[PageQuery, Query()]``."""
 
-    limit: Annotated[int, Field(ge=1, le=domain.PAGE_LIMIT_MAX)] = domain.PAGE_LIMIT_DEFAULT
-    offset: Annotated[int, Field(ge=0, le=domain.MAX_DB_ID)] = 0
+    limit: Annotated[int, UrlInteger, Field(ge=1, le=domain.PAGE_LIMIT_MAX)] = domain.PAGE_LIMIT_DEFAULT
+    offset: Annotated[int, UrlInteger, Field(ge=0, le=domain.MAX_DB_ID)] = 0
 
 
 class ProductQuery(PageQuery):
-    q: Annotated[str | None, Field(max_length=200, description="case-insensitive name search")] = None
+    q: Annotated[Text | None, Field(max_length=200, description="case-insensitive name search")] = None
 
 
 # --- shared shapes ----------------------------------------------------------------------------------------

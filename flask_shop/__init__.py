@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Flask
 
-from flask_shop import auth, db, errors, health, middleware, orders, products
+from flask_shop import auth, db, errors, health, middleware, orders, products, routing
+from flask_shop.content_types import JSONProvider
 from flask_shop.extensions import api, confirmations, cors
 from shared import http_api
 from shared.config import Settings
@@ -24,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides keys, e.g. ``SHOP_SETTINGS`` (a :class:`Settings`, default: from
     the environment) or ``MAILER`` (sends order confirmations, default: :class:`LoggingMailer`)."""
     app = Flask(__name__)
+    app.json = JSONProvider(app)  # request.get_json() parses I-JSON only (shared.inputs)
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=http_api.MAX_BODY_BYTES,
         MAILER=LoggingMailer(),
@@ -41,8 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SHOP_SETTINGS"] = Settings.from_env()
     settings: Settings = app.config["SHOP_SETTINGS"]
     settings.configure_logging()
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # members in schema order, as FastAPI sends them
 
+    routing.init_app(app)  # before the blueprints add their rules
     db.init_app(app)
     app.extensions["shop.schema_gate"] = SchemaGate()  # health.readiness: the database has this code's schema
     auth.init_app(app)

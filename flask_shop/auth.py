@@ -18,11 +18,13 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from flask_shop import services
+from flask_shop.content_types import require_form, require_json
 from flask_shop.db import get_session
 from flask_shop.extensions import login_manager
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from flask_shop.smorest import BEARER_SCHEME, Blueprint
 from shared.models import AuthToken, User
+from shared.security import bearer_token
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts")
 
@@ -54,8 +56,8 @@ class LoginUser(UserMixin):  # type: ignore[misc]
 @login_manager.request_loader
 def load_user_from_request(request: Request) -> LoginUser | None:
     """The caller's valid token (with its user), or ``None``: missing, unknown, expired or revoked."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.getlist("Authorization"))
+    if token is None:
         return None
     auth_token = services.authenticate_token(session=get_session(), token=token)
     return LoginUser(auth_token) if auth_token else None
@@ -98,6 +100,7 @@ def init_app(app: Flask) -> None:
 
 
 @blp.post("/auth/register")
+@require_json
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
 @blp.problem_responses(400, 409, 413, 415, 422)
@@ -107,10 +110,11 @@ def register(user_in: dict[str, Any]) -> User:
 
 
 @blp.post("/auth/token")
+@require_form
 @blp.arguments(TokenRequestSchema, location="form")
 @blp.response(200, TokenSchema)
 @blp.problem_responses(401, 413, 415, 422)
-def issue_token(form: dict[str, Any]) -> dict[str, Any]:
+def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
     ttl = current_app.config["SHOP_SETTINGS"].token_ttl_seconds
     access_token = services.issue_token(
@@ -118,7 +122,8 @@ def issue_token(form: dict[str, Any]) -> dict[str, Any]:
     )
     if access_token is None:
         raise unauthorized_error("Wrong email or password.")
-    return {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
+    token = {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
+    return token, {"Cache-Control": "no-store"}  # a token must not be cached (RFC 6749 §5.1)
 
 
 @blp.post("/auth/logout")

@@ -31,6 +31,8 @@ def create_engine(settings: Settings) -> Engine:
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
         connect_args=connect_args,
+        # a failed statement's error text (and so the log) leaves out its parameters: emails, hashes
+        hide_parameters=True,
     )
 
 

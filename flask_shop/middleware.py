@@ -1,5 +1,5 @@
-"""Request hooks (Flask's ``before_request``/``after_request``): ``X-Request-ID`` on every response, and
-the body size limit for chunked bodies.
+"""Request hooks (Flask's ``before_request``/``after_request``): ``X-Request-ID`` on every response, the
+body size limit for chunked bodies, refused CORS preflights, and malformed query strings.
 
 The one log line per request is gunicorn's access log, which prints the response's ``X-Request-ID`` (see
 ``gunicorn.conf.py``). Bodies with a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` are refused by Werkzeug.
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from flask import Flask, Response, abort, current_app, g, request
 
+from flask_shop.routing import is_preflight
+from shared import http_api
+from shared.inputs import urlencoded_fault
 from shared.request_id import HEADER, request_id_from
 
 
@@ -36,7 +39,32 @@ def limit_chunked_body() -> None:
         abort(413, f"The request body is larger than {limit} bytes.")
 
 
+def refuse_disallowed_preflight() -> None:
+    """400 for a CORS preflight the policy refuses, as Starlette's ``CORSMiddleware`` answers in the FastAPI
+    app (flask-cors answers ``200`` and leaves out the ``Access-Control-*`` headers; browsers fail either)."""
+    if not is_preflight():
+        return
+    failures = http_api.preflight_failures(
+        origin=request.headers["Origin"],
+        method=request.headers["Access-Control-Request-Method"],
+        requested_headers=request.headers.get("Access-Control-Request-Headers"),
+        allowed_origins=current_app.config["SHOP_SETTINGS"].cors_origins,
+    )
+    if failures:
+        abort(400, "Disallowed CORS " + ", ".join(failures) + ".")
+
+
+def check_query_string() -> None:
+    """400 for a query string that is not UTF-8 once percent-decoded (Werkzeug keeps ``%FF`` as text) or
+    names a parameter twice (Werkzeug takes the first, Starlette the last); on routes that exist, as the
+    FastAPI app checks it."""
+    if request.routing_exception is None and (fault := urlencoded_fault(request.query_string)):
+        abort(400, f"The query string {fault}.")
+
+
 def init_app(app: Flask) -> None:
     app.before_request(assign_request_id)
+    app.before_request(refuse_disallowed_preflight)
+    app.before_request(check_query_string)
     app.before_request(limit_chunked_body)
     app.after_request(add_request_id)

@@ -13,6 +13,7 @@ from flask import Response, url_for
 
 from flask_shop import services
 from flask_shop.auth import current_login, token_required
+from flask_shop.content_types import require_json
 from flask_shop.db import get_session
 from flask_shop.extensions import confirmations
 from flask_shop.schemas import (
@@ -23,12 +24,11 @@ from flask_shop.schemas import (
     PageQuerySchema,
 )
 from flask_shop.smorest import Blueprint
-from shared.domain import MAX_DB_ID
 from shared.models import Order
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
 
-ORDER_ID = f"<int(min=1, max={MAX_DB_ID}):order_id>"  # anything else matches no route: 404
+ORDER_ID = "<id:order_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_shop.routing
 
 
 def render_order(order: Order) -> str:
@@ -36,10 +36,13 @@ def render_order(order: Order) -> str:
     return json.dumps(OrderSchema().dump(order), separators=(",", ":"), ensure_ascii=False)
 
 
-# Decorators on every view, in this order: the route; auth; arguments; response; documentation. Python
-# applies them bottom-up, so at request time the one nearest the route runs first: with auth right under
-# the route, a request without a valid token is 401 before its body or query is parsed (and not 422).
+# Decorators on every view, in this order: the route; the body's media type; auth; arguments; response;
+# documentation. Python applies them bottom-up, so at request time the one nearest the route runs first: a
+# body of the wrong type is 415, or 400 if it does not parse, before the token is checked (FastAPI reads
+# the body before it resolves dependencies); a request without a valid token is 401 before its body or
+# query is validated (and not 422).
 @blp.post("")
+@require_json
 @token_required
 @blp.arguments(OrderCreateSchema)
 @blp.arguments(IdempotencyKeyHeaderSchema, location="headers")

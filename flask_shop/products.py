@@ -8,6 +8,7 @@ from flask import url_for
 
 from flask_shop import services
 from flask_shop.auth import admin_required
+from flask_shop.content_types import require_json
 from flask_shop.db import get_session
 from flask_shop.schemas import (
     ProductCreateSchema,
@@ -17,12 +18,11 @@ from flask_shop.schemas import (
     ProductUpdateSchema,
 )
 from flask_shop.smorest import Blueprint
-from shared.domain import MAX_DB_ID
 from shared.models import Product
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/products", description="Catalog")
 
-PRODUCT_ID = f"<int(min=1, max={MAX_DB_ID}):product_id>"  # anything else matches no route: 404
+PRODUCT_ID = "<id:product_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_shop.routing
 
 
 @blp.get("")
@@ -47,6 +47,7 @@ def get_product(product_id: int) -> Product:
 
 
 @blp.post("")
+@require_json
 @admin_required
 @blp.arguments(ProductCreateSchema)
 @blp.response(201, ProductSchema)
@@ -58,6 +59,7 @@ def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, 
 
 
 @blp.patch(f"/{PRODUCT_ID}")
+@require_json
 @admin_required
 @blp.arguments(ProductUpdateSchema)
 @blp.response(200, ProductSchema)

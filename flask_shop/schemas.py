@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared import domain, idempotency
+from shared import domain, idempotency, inputs
 
 
 class UtcTimestamp(fields.Field[datetime]):
@@ -25,23 +25,46 @@ class UtcTimestamp(fields.Field[datetime]):
         return {"type": "string", "format": "date-time"}
 
 
+class Text(fields.String):
+    """Text the database stores or searches: no NUL (:mod:`shared.inputs`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return inputs.check_text(text)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from exc
+
+
+class UrlInteger(fields.Integer):
+    """An integer in a query string: ASCII digits only (``int()`` takes ``+1``, ``1_0``, other scripts)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        try:
+            inputs.check_decimal_digits(value)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from exc
+        number: int = super()._deserialize(value, attr, data, **kwargs)
+        return number
+
+
 def _strict_int(*, minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
-def _name(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=domain.NAME_MAX_LENGTH), **kwargs)
+def _name(**kwargs: Any) -> Text:
+    return Text(validate=validate.Length(min=1, max=domain.NAME_MAX_LENGTH), **kwargs)
 
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
 class UserCreateSchema(ma.Schema):
-    email = fields.String(
+    email = Text(
         required=True,
         validate=[validate.Length(max=domain.EMAIL_MAX_LENGTH), validate.Regexp(domain.EMAIL_PATTERN)],
     )
-    password = fields.String(
+    password = Text(
         required=True,
         validate=validate.Length(min=domain.PASSWORD_MIN_LENGTH, max=domain.PASSWORD_MAX_LENGTH),
         load_only=True,
@@ -64,8 +87,8 @@ class TokenRequestSchema(ma.Schema):
         unknown = ma.EXCLUDE  # clients may send scope, client_id and the like
 
     grant_type = fields.String(validate=validate.Equal("password"))
-    username = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
+    username = Text(required=True)
+    password = Text(required=True, load_only=True)
 
 
 class TokenSchema(ma.Schema):
@@ -82,7 +105,7 @@ class TokenSchema(ma.Schema):
 class ProductCreateSchema(ma.Schema):
     sku = fields.String(required=True, validate=validate.Regexp(domain.SKU_PATTERN))
     name = _name(required=True)
-    description = fields.String(load_default="", validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
+    description = Text(load_default="", validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
     price_cents = _strict_int(minimum=0, maximum=domain.MAX_PRICE_CENTS, required=True)
     stock = _strict_int(minimum=0, maximum=domain.MAX_STOCK, required=True)
 
@@ -91,7 +114,7 @@ class ProductUpdateSchema(ma.Schema):
     """Partial update: members left out stay as they are; ``null`` is not a value (``allow_none`` is off)."""
 
     name = _name()
-    description = fields.String(validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
+    description = Text(validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
     price_cents = _strict_int(minimum=0, maximum=domain.MAX_PRICE_CENTS)
     stock = _strict_int(minimum=0, maximum=domain.MAX_STOCK)
 
@@ -110,16 +133,14 @@ class ProductSchema(ma.Schema):
 class PageQuerySchema(ma.Schema):
     """``?limit&offset`` of a list endpoint."""
 
-    limit = fields.Integer(
+    limit = UrlInteger(
         load_default=domain.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, domain.PAGE_LIMIT_MAX)
     )
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
+    offset = UrlInteger(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
 
 
 class ProductQuerySchema(PageQuerySchema):
-    q = fields.String(
-        validate=validate.Length(max=200), metadata={"description": "case-insensitive name search"}
-    )
+    q = Text(validate=validate.Length(max=200), metadata={"description": "case-insensitive name search"})
 
 
 # --- orders -----------------------------------------------------------------------------------------------

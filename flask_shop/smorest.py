@@ -4,8 +4,9 @@
   scheme. flask-smorest registers one response component per HTTP status (``NOT_FOUND``,
   ``UNPROCESSABLE_ENTITY``, ...) that ``@arguments`` and ``problem_responses`` refer to; ours describe
   problem documents instead of flask-smorest's own error body.
-- :class:`Blueprint` parses bodies with :class:`BodyParser`: webargs ignores a body that is not JSON and reads
-  an empty one as ``{}``, where the contract wants ``415`` and "not a JSON object" (pointer ``""``).
+- :class:`Blueprint` parses bodies with :class:`BodyParser`: webargs reads an empty body as ``{}``, where the
+  contract wants "not a JSON object" (pointer ``""``), and parses JSON with :func:`json.loads`, where the API
+  takes I-JSON only (Flask's ``get_json`` does, see :mod:`flask_shop.content_types`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from typing import Any, TypeVar
 import flask
 import flask_smorest
 from flask_smorest.utils import prepare_response
-from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import FlaskParser
 
 from flask_shop.schemas import ProblemDetailsSchema, ValidationProblemSchema
 from shared.problems import MEDIA_TYPE
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 BEARER_SCHEME = "OAuth2PasswordBearer"  # FastAPI's name for the same scheme, so both documents match
 
 
@@ -50,19 +50,12 @@ class ShopApi(flask_smorest.Api):  # type: ignore[misc]
 
 
 class BodyParser(FlaskParser):
-    """webargs' Flask parser with the contract's media-type rules (415) and empty-body handling."""
+    """webargs' Flask parser reading JSON with ``request.get_json()``; views guard the media type first
+    (``@require_json``, ``@require_form``)."""
 
     def _raw_load_json(self, req: flask.Request) -> Any:
-        if not is_json_request(req):
-            flask.abort(415, "Send the body as application/json.")
-        data = req.get_data(cache=True)
         # an empty body is no JSON object: None makes the schema report it at pointer ""
-        return super()._raw_load_json(req) if data else None
-
-    def load_form(self, req: flask.Request, schema: Any) -> Any:
-        if req.mimetype != FORM_MEDIA_TYPE:
-            flask.abort(415, f"Send the body as {FORM_MEDIA_TYPE}.")
-        return super().load_form(req, schema)
+        return req.get_json() if req.get_data(cache=True) else None
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]

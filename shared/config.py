@@ -23,6 +23,21 @@ from sqlalchemy.engine import URL, make_url
 DEFAULT_DATABASE_URL = "postgresql://shop:shop@localhost:5432/shop"
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators, as Python escapes
+_CONTROL_ESCAPES = {
+    code: ascii(chr(code))[1:-1] for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+}
+
+
+class EscapingFormatter(logging.Formatter):
+    """A formatter that escapes control characters in each message (``\n`` becomes ``\\n``), so that
+    request data (a percent-decoded path, a header) cannot forge or split a log line. Tracebacks, which
+    follow the message, keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return super().formatMessage(record).translate(_CONTROL_ESCAPES)
+
+
 class ConfigError(ValueError):
     """An environment variable is present but cannot be used."""
 
@@ -88,8 +103,11 @@ class Settings:
         )
 
     def configure_logging(self) -> None:
-        """Log to stderr at ``LOG_LEVEL`` with timestamps, unless the server already configured the root."""
-        logging.basicConfig(level=self.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        """Log to stderr at ``LOG_LEVEL`` with timestamps, unless the server already configured the root;
+        control characters in messages are escaped (:class:`EscapingFormatter`)."""
+        handler = logging.StreamHandler()
+        handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logging.basicConfig(level=self.log_level, handlers=[handler])
         logging.getLogger("shop").setLevel(self.log_level)
 
     def url_for_driver(self, driver: str) -> URL:

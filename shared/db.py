@@ -42,7 +42,7 @@ def seed(settings: Settings) -> None:
     """Seed catalog and admin in one transaction. Raises SystemExit if admin credentials are missing."""
     if not (settings.admin_email and settings.admin_password):
         raise SystemExit("seed: set SHOP_ADMIN_EMAIL and SHOP_ADMIN_PASSWORD for the admin account")
-    engine = create_engine(settings.url_for_driver("psycopg"))
+    engine = create_engine(settings.url_for_driver("psycopg"), hide_parameters=True)  # the admin's hash
     try:
         with Session(engine) as session, session.begin():
             inserted = seed_catalog(session)

@@ -12,8 +12,32 @@ from shared.request_id import HEADER as REQUEST_ID_HEADER
 VERSION = "1.0.0"
 DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
 MAX_BODY_BYTES = 1024 * 1024  # larger request bodies get 413
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"  # the token endpoint's body (RFC 6749 §4.3.2)
 
 CORS_METHODS = ("GET", "POST", "PATCH")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER)
 CORS_EXPOSE_HEADERS = ("Location", "Idempotent-Replayed", REQUEST_ID_HEADER)
 CORS_MAX_AGE_SECONDS = 600
+# request headers a preflight may always name (the Fetch standard's CORS-safelisted request headers)
+CORS_SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
+
+
+def preflight_failures(
+    *, origin: str, method: str, requested_headers: str | None, allowed_origins: tuple[str, ...]
+) -> list[str]:
+    """What a CORS preflight asks for that the policy refuses: some of ``"origin"``, ``"method"``,
+    ``"headers"`` (Starlette's ``CORSMiddleware`` words); empty when the preflight is allowed.
+
+    ``method`` is ``Access-Control-Request-Method``, ``requested_headers`` the comma-separated
+    ``Access-Control-Request-Headers``. Both apps refuse such a preflight with a ``400`` problem document.
+    """
+    allowed_headers = {h.lower() for h in (*CORS_ALLOW_HEADERS, *CORS_SAFELISTED_HEADERS)}
+    requested = [h.strip().lower() for h in (requested_headers or "").split(",") if h.strip()]
+    failures = []
+    if origin not in allowed_origins:
+        failures.append("origin")
+    if method not in CORS_METHODS:
+        failures.append("method")
+    if any(header not in allowed_headers for header in requested):
+        failures.append("headers")
+    return failures

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,25 @@ def new_database(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def failing_inserts(session: Session, table: str) -> Iterator[str]:
+    """Every INSERT into ``table`` fails with a database error (a trigger raises) while inside; yields the
+    error's message. For tests of what an unexpected failure shows: the apps answer 500."""
+    message = "injected failure for a test"
+    session.execute(text(f"""
+        CREATE FUNCTION test_fail_insert() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$;
+        CREATE TRIGGER test_fail_insert BEFORE INSERT ON {table}
+        FOR EACH ROW EXECUTE FUNCTION test_fail_insert();
+    """))  # fmt: skip
+    session.commit()
+    try:
+        yield message
+    finally:
+        session.execute(text(f"DROP TRIGGER test_fail_insert ON {table}; DROP FUNCTION test_fail_insert();"))
+        session.commit()
 
 
 class RecordingMailer:

@@ -9,6 +9,7 @@ two relays at once, expired idempotency keys, and the service layer's objects af
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -30,6 +31,7 @@ from shared.models import User
 from tests.support import (
     RecordingMailer,
     expire_idempotency_key,
+    failing_inserts,
     idempotency_keys,
     order_row,
     outbox_row,
@@ -189,3 +191,25 @@ async def test_a_cancelled_order_comes_back_with_its_cancellation_time(
     assert cancelled.status == OrderStatus.CANCELLED
     assert cancelled.cancelled_at is not None
     assert cancelled.cancelled_at >= cancelled.created_at
+
+
+async def test_a_failed_statement_never_logs_its_parameters(
+    app: FastAPI, database: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500's log names the error, never the statement's parameters: the email, the name, the argon2 hash,
+    a token's digest (SQLAlchemy's ``hide_parameters``)."""
+    email = f"leak-{uuid.uuid4().hex[:12]}@example.com"
+    # the server's view: Starlette re-raises an unhandled error after its 500, which the server logs
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        with failing_inserts(database, "users") as message:
+            body = {"email": email, "password": PASSWORD, "full_name": "Secret Name"}
+            assert (await client.post("/api/v1/auth/register", json=body)).status_code == 500
+        assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
+        with failing_inserts(database, "auth_tokens"):
+            form = {"username": email, "password": PASSWORD}
+            assert (await client.post("/api/v1/auth/token", data=form)).status_code == 500
+    assert message in caplog.text
+    for secret in (email, "Secret Name", "$argon2id$"):
+        assert secret not in caplog.text
+    assert not re.search("[0-9a-f]{64}", caplog.text)  # a token's SHA-256 digest

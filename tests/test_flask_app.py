@@ -8,6 +8,7 @@ two relays at once, expired idempotency keys, and that creating the app starts n
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from shared.domain import OrderStatus
 from tests.support import (
     RecordingMailer,
     expire_idempotency_key,
+    failing_inserts,
     idempotency_keys,
     order_row,
     outbox_row,
@@ -177,3 +179,22 @@ def test_expired_idempotency_keys_are_purged(
     result = runner.invoke(args=["shop", "relay", "--once"])  # a relay round also purges
     assert result.exit_code == 0, result.output
     assert idempotency_keys(database, user_id) == ["new"]
+
+
+def test_a_failed_statement_never_logs_its_parameters(
+    client: FlaskClient, database: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500's log names the error, never the statement's parameters: the email, the name, the argon2 hash,
+    a token's digest (SQLAlchemy's ``hide_parameters``)."""
+    email = f"leak-{uuid.uuid4().hex[:12]}@example.com"
+    with failing_inserts(database, "users") as message:
+        body = {"email": email, "password": PASSWORD, "full_name": "Secret Name"}
+        assert client.post("/api/v1/auth/register", json=body).status_code == 500
+    assert client.post("/api/v1/auth/register", json=body).status_code == 201
+    with failing_inserts(database, "auth_tokens"):
+        form = {"username": email, "password": PASSWORD}
+        assert client.post("/api/v1/auth/token", data=form).status_code == 500
+    assert message in caplog.text
+    for secret in (email, "Secret Name", "$argon2id$"):
+        assert secret not in caplog.text
+    assert not re.search("[0-9a-f]{64}", caplog.text)  # a token's SHA-256 digest
