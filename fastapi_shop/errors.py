@@ -122,10 +122,13 @@ def _allowed_methods(request: Request) -> str:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting ``statuses`` as ``application/problem+json``."""
     responses: dict[int | str, dict[str, Any]] = {}
+    problem: dict[str, Any] = {"$ref": "#/components/schemas/ProblemDetails"}
     for status in statuses:
-        schema = "ValidationProblem" if status == 422 else "ProblemDetails"
+        schema = problem
+        if status == 422:  # validation-error, or an operation's own rule (unknown-product, ...)
+            schema = {"anyOf": [{"$ref": "#/components/schemas/ValidationProblem"}, problem]}
         responses[status] = {
             "description": http_problem(status).title,
-            "content": {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+            "content": {MEDIA_TYPE: {"schema": schema}},
         }
     return responses

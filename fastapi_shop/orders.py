@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response, status
 from pydantic import AfterValidator
+from pydantic.json_schema import SkipJsonSchema
 
 from fastapi_shop import outbox, services
 from fastapi_shop.auth import CurrentUser
@@ -30,10 +31,13 @@ Pagination = Annotated[PageQuery, Query()]
 # the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header
 ParsedIdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]
 IdempotencyKeyHeader = Annotated[
-    ParsedIdempotencyKey | None,
+    ParsedIdempotencyKey | SkipJsonSchema[None],  # optional, and documented without a null
     Header(
         alias=idempotency.HEADER,
         description="1..255 printable ASCII characters, bare or as a quoted Structured Field string",
+        min_length=1,
+        max_length=idempotency.HEADER_MAX_LENGTH,
+        pattern=idempotency.HEADER_PATTERN,
     ),
 ]
 

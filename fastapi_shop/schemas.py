@@ -18,6 +18,7 @@ from pydantic import (
     PlainSerializer,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from shared import domain, inputs
 
@@ -100,10 +101,11 @@ class ProductCreate(RequestModel):
 class ProductUpdate(RequestModel):
     """Partial update: members left out stay as they are; ``null`` is not a value."""
 
-    name: Name | None = None
-    description: Description | None = None
-    price_cents: PriceCents | None = None
-    stock: Stock | None = None
+    # SkipJsonSchema: the document shows no null, which the validator below refuses
+    name: Name | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    price_cents: PriceCents | SkipJsonSchema[None] = None
+    stock: Stock | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod

@@ -190,7 +190,11 @@ class IdempotencyKeyHeaderSchema(ma.Schema):
     idempotency_key = IdempotencyKeyField(
         data_key=idempotency.HEADER,
         metadata={
-            "description": "1..255 printable ASCII characters, bare or as a quoted Structured Field string"
+            "description": "1..255 printable ASCII characters, bare or as a quoted Structured Field string",
+            # documentation only: parse_idempotency_key enforces the key's own, narrower rules
+            "minLength": 1,
+            "maxLength": idempotency.HEADER_MAX_LENGTH,
+            "pattern": idempotency.HEADER_PATTERN,
         },
     )
 
@@ -240,6 +244,9 @@ class HealthSchema(ma.Schema):
 
 class ProblemDetailsSchema(ma.Schema):
     """RFC 9457 problem document, served as ``application/problem+json``."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # extension members (RFC 9457 §3.2): apispec then allows additional properties
 
     type = fields.String()
     title = fields.String()

@@ -43,7 +43,9 @@ class ShopApi(flask_smorest.Api):  # type: ignore[misc]
         for status in http.HTTPStatus:
             if status < 400:
                 continue
-            schema = ValidationProblemSchema if status == 422 else ProblemDetailsSchema
+            schema: Any = ProblemDetailsSchema
+            if status == 422:  # validation-error, or an operation's own rule (unknown-product, ...)
+                schema = {"anyOf": [ValidationProblemSchema, ProblemDetailsSchema]}
             response: dict[str, Any] = {"description": status.phrase, "schema": schema}
             prepare_response(response, self.spec, MEDIA_TYPE)
             self.spec.components.response(status.name, response, lazy=True)

@@ -17,6 +17,9 @@ from shared.domain import DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# the header value that can name a key: printable ASCII, at most a quoted key with every character escaped
+HEADER_MAX_LENGTH = 2 + 2 * MAX_KEY_LENGTH
+HEADER_PATTERN = "^[ -~]+$"
 KEY_TTL = timedelta(hours=24)
 
 
