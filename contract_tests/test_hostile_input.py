@@ -73,6 +73,10 @@ CASES = {
     "percent-encoded-invalid-utf-8-form": Case(
         "POST", "/api/v1/auth/token", 400, b"username=%ff&password=x", FORM
     ),
+    "invalid-utf-8-form-in-upper-case": Case(  # media types are case-insensitive (RFC 9110 §8.3.1)
+        "POST", "/api/v1/auth/token", 400, b"username=%ff&password=x",
+        {"Content-Type": "Application/X-WWW-Form-Urlencoded"},
+    ),
     "invalid-utf-8-query": Case("GET", "/api/v1/products?q=%ff", 400),
     # ... and name each parameter once (Starlette would take the last value, Werkzeug the first)
     "repeated-query-parameter": Case("GET", "/api/v1/products?limit=5&limit=6", 400),

@@ -14,7 +14,8 @@ from fastapi import Depends, HTTPException, Request
 from shared.http_api import FORM_MEDIA_TYPE
 
 
-def _media_type(request: Request) -> str | None:
+def media_type(request: Request) -> str | None:
+    """The request's media type, lower-cased and without parameters (``application/json``); None if unsent."""
     raw = request.headers.get("content-type")
     if not raw:
         return None
@@ -25,17 +26,14 @@ def _media_type(request: Request) -> str | None:
 
 async def require_json(request: Request) -> None:
     """Raise 415 unless the body is ``application/json`` (or ``application/*+json``)."""
-    media_type = _media_type(request) or ""
-    if not (
-        media_type == "application/json"
-        or (media_type.startswith("application/") and media_type.endswith("+json"))
-    ):
+    sent = media_type(request) or ""
+    if not (sent == "application/json" or (sent.startswith("application/") and sent.endswith("+json"))):
         raise HTTPException(415, "Send the body as application/json.")
 
 
 async def require_form(request: Request) -> None:
     """Raise 415 unless the body is ``application/x-www-form-urlencoded`` (OAuth2, RFC 6749 §4.3.2)."""
-    if _media_type(request) != FORM_MEDIA_TYPE:
+    if media_type(request) != FORM_MEDIA_TYPE:
         raise HTTPException(415, f"Send the body as {FORM_MEDIA_TYPE}.")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
+from fastapi_shop.content_types import media_type
 from shared.http_api import FORM_MEDIA_TYPE
 from shared.inputs import parse_json_body, urlencoded_fault
 
@@ -35,9 +36,7 @@ class ShopRequest(Request):
         if fault := urlencoded_fault(self.scope["query_string"]):
             raise HTTPException(400, f"The query string {fault}.")
         # the body is read once and kept: the form parser reads the same bytes
-        if self.headers.get("content-type", "").startswith(FORM_MEDIA_TYPE) and (
-            fault := urlencoded_fault(await self.body())
-        ):
+        if media_type(self) == FORM_MEDIA_TYPE and (fault := urlencoded_fault(await self.body())):
             raise HTTPException(400, f"The form {fault}.")
 
 
