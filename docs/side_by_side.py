@@ -200,6 +200,7 @@ TOPICS = (
         ),
         flask=(
             Python("flask_shop/products.py", ("PRODUCT_ID", "list_products")),
+            Python("flask_shop/routing.py", ("IdConverter",)),
             Python("flask_shop/schemas.py", ("PageQuerySchema", "ProductQuerySchema")),
         ),
         differs="""
@@ -207,12 +208,14 @@ TOPICS = (
         a Pydantic model annotated with `Query()` (`Search`) turns its fields into query parameters, validated
         together. A path id out of bounds is a validation error like any other, which
         `handle_validation_error` turns into 404 rather than 422, because `/products/abc` names no resource.
-        Flask bounds the id in the route itself, with Werkzeug's `int` converter and its `min` and `max`, so a
-        malformed id matches no route and is 404 without any code of ours. The query goes through webargs:
+        Flask bounds the id in the route itself, with the `<id:...>` converter of `flask_shop/routing.py`, so
+        a malformed id matches no route and is 404. The query goes through webargs:
         `@blp.arguments(ProductQuerySchema, location="query")` validates it and passes the view a dict. Query
         values are always strings, so the query models convert `"20"` to 20 where the body models, strict,
-        refuse it. Limits come from `shared/domain.py` in both, and an invalid query parameter is a 422 whose
-        error names it as `parameter`.
+        refuse it; both accept ASCII digits only (`UrlInteger`, through `shared/inputs.py`), where Python's
+        `int()` behind either framework would also take `+1`, `1_0` or other scripts' digits. Limits come
+        from `shared/domain.py` in both, and an invalid query parameter is a 422 whose error names it as
+        `parameter`.
         """,
     ),
     Topic(
@@ -238,9 +241,10 @@ TOPICS = (
         messages, which `_invalid_members` flattens. Each framework had a gap in front of validation. FastAPI
         hands a body that is not JSON to validation, which answers with type errors, so routes that take a
         body declare `dependencies=[RequireJSON]` (`fastapi_shop/content_types.py`, with `RequireForm` for the
-        token form) to answer 415. webargs silently ignores a body that is not JSON and reads an empty one as
-        `{}`, so `BodyParser` in `flask_shop/smorest.py` answers 415 and reports an empty body at pointer
-        `""`.
+        token form) to answer 415; Flask views carry `@require_json` (or `@require_form`) from the module of
+        the same name. webargs reads an empty body as `{}`, so `BodyParser` in `flask_shop/smorest.py`
+        reports it at pointer `""`. Both parse JSON by the same rules (`shared/inputs.py`): FastAPI through
+        the `ShopRequest` its routes use (`fastapi_shop/routing.py`), Flask through its JSON provider.
         """,
     ),
     Topic(
@@ -296,25 +300,34 @@ TOPICS = (
         fastapi=(
             Python(
                 "fastapi_shop/auth.py",
-                ("oauth2_scheme", "get_current_token", "CurrentToken", "get_current_user", "CurrentUser"),
+                (
+                    "BearerToken",
+                    "oauth2_scheme",
+                    "get_current_token",
+                    "CurrentToken",
+                    "get_current_user",
+                    "CurrentUser",
+                ),
             ),
         ),
         flask=(Python("flask_shop/auth.py", ("load_user_from_request", "unauthorized", "token_required")),),
         differs="""
         Both read an opaque bearer token and look it up in `auth_tokens` with the same statement
-        (`valid_token` in `shared/statements.py`), so a token from either app works on both. FastAPI's
-        `OAuth2PasswordBearer` extracts the token and documents the OAuth2 password flow; `auto_error=False`
-        lets a missing token reach `get_current_token`, whose 401 carries `WWW-Authenticate: Bearer` and
-        becomes a problem document. Dependencies build on each other: `CurrentUser` needs `CurrentToken`,
-        which needs `SessionDep`, and `AdminUser` adds the 403. Flask's idiom is flask-login: its
-        `request_loader` reads the header on every request (nothing is kept in a session cookie),
-        `login_required` calls the `unauthorized_handler` for the 401, and `token_required` adds the security
-        requirement to the operation's documentation, which flask-login knows nothing of. Which error wins
-        differs. In Flask the decorator order decides: the auth decorator sits right under the route, so it
-        runs before webargs parses the body, and a request without a token is 401 before it can be 422 (the
-        comment above `place_order` in `flask_shop/orders.py`). In FastAPI the framework decides: it reads and
-        decodes the body first (malformed JSON is 400), then runs the dependencies in order (`RequireJSON`
-        before `CurrentUser`: 415 before 401), and validates the parameters last (422).
+        (`valid_token` in `shared/statements.py`), so a token from either app works on both, and both read the
+        header with `bearer_token` (`shared/security.py`, the RFC 6750 grammar). FastAPI's
+        `OAuth2PasswordBearer`, subclassed as `BearerToken` to read it so, documents the OAuth2 password flow;
+        `auto_error=False` lets a missing token reach `get_current_token`, whose 401 carries
+        `WWW-Authenticate: Bearer` and becomes a problem document. Dependencies build on each other:
+        `CurrentUser` needs `CurrentToken`, which needs `SessionDep`, and `AdminUser` adds the 403. Flask's
+        idiom is flask-login: its `request_loader` reads the header on every request (nothing is kept in a
+        session cookie), `login_required` calls the `unauthorized_handler` for the 401, and `token_required`
+        adds the security requirement to the operation's documentation, which flask-login knows nothing of.
+        Which error wins is the same in both, decided differently. In FastAPI the framework decides: it reads
+        and decodes the body first (malformed JSON is 400), then runs the dependencies in order (`RequireJSON`
+        before `CurrentUser`: 415 before 401), and validates the parameters last (422). In Flask the decorator
+        order decides, and follows: `@require_json` right under the route, then the auth decorator, then
+        webargs, so a request without a token is 401 before it can be 422 (the comment above `place_order` in
+        `flask_shop/orders.py`).
         """,
     ),
     Topic(
