@@ -9,12 +9,12 @@ from contract_tests.client import PASSWORD, TIMESTAMP, Api, Customer, assert_inv
 
 
 def test_register_returns_the_user_without_secrets(api: Api) -> None:
-    email = unique("Reg-") + "@Example.com"
-    response = api.register(email=email, full_name="Grace Hopper")
+    local = unique("Reg-")
+    response = api.register(email=local + "@Example.COM", full_name="Grace Hopper")
     assert response.status_code == 201
     user = response.json()
     assert set(user) == {"id", "email", "full_name", "is_admin", "created_at"}
-    assert user["email"] == email
+    assert user["email"] == local + "@example.com"  # normalized: the domain in lower case, the rest as sent
     assert user["full_name"] == "Grace Hopper"
     assert user["is_admin"] is False
     assert TIMESTAMP.match(user["created_at"])
@@ -34,6 +34,55 @@ def test_password_length_is_8_to_128(api: Api) -> None:
 
 def test_an_invalid_email_is_rejected(api: Api) -> None:
     assert_invalid(api.register(email="no-at-sign.example.com"), pointer="/email")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{},victim@example.com",  # in a To: header, a comma starts a second mailbox
+        "{};x@example.com",
+        '"{} quoted"@example.com',
+        "Eve <{}@example.com>",
+        "{}@[192.0.2.1]",
+    ],
+)
+def test_an_address_that_is_not_one_plain_mailbox_is_rejected(api: Api, template: str) -> None:
+    email = template.format(unique("m"))
+    assert_invalid(api.register(email=email), pointer="/email")
+    assert_problem(api.token(email, PASSWORD), 401)  # and nothing was registered under any spelling of it
+
+
+# Greek capital alpha and sigma; small alpha and final sigma; the Turkish dotted capital I
+CAPITAL_ALPHA_SIGMA, SMALL_ALPHA_FINAL_SIGMA, DOTTED_CAPITAL_I = "\u0391\u03a3", "\u03b1\u03c2", "\u0130"
+
+
+@pytest.mark.parametrize(
+    ("registered", "other_spelling"),
+    [
+        (CAPITAL_ALPHA_SIGMA + "{}@example.com", SMALL_ALPHA_FINAL_SIGMA + "{}@example.com"),
+        ("stra\u00dfe{}@example.com", "STRASSE{}@example.com"),  # the sharp s folds to "ss"
+        ("{}@Example.COM", "{}@example.com"),
+    ],
+)
+def test_one_account_answers_to_every_caseless_spelling_of_its_address(
+    api: Api, registered: str, other_spelling: str
+) -> None:
+    name = unique("k")
+    assert api.register(email=registered.format(name)).status_code == 201
+    assert_problem(api.register(email=other_spelling.format(name)), 409, "email-taken")
+    for spelling in (registered, other_spelling):
+        assert api.token(spelling.format(name), PASSWORD).status_code == 200
+
+
+def test_a_dotted_capital_i_and_a_plain_i_are_two_accounts(api: Api) -> None:
+    # the dotted capital I folds to "i" followed by a combining dot above (U+0307), not to "i"
+    name = unique("")
+    dotted, plain = f"{DOTTED_CAPITAL_I}{name}@example.com", f"i{name}@example.com"
+    assert api.register(email=dotted, password="dotted password").status_code == 201
+    assert api.register(email=plain, password="plain password").status_code == 201
+    assert api.token(dotted, "dotted password").status_code == 200
+    assert api.token(plain, "plain password").status_code == 200
+    assert_problem(api.token(plain, "dotted password"), 401)
 
 
 def test_token_is_an_oauth2_bearer_token(api: Api) -> None:

@@ -20,12 +20,18 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from shared import domain, inputs
+from shared import domain, emails, inputs
 
 UtcTimestamp = Annotated[datetime, PlainSerializer(domain.format_timestamp, return_type=str)]
 # text the database stores or searches: no NUL (shared.inputs)
 Text = Annotated[str, AfterValidator(inputs.check_text)]
-Email = Annotated[Text, Field(max_length=domain.EMAIL_MAX_LENGTH, pattern=domain.EMAIL_PATTERN)]
+# an address email-validator accepts (shared.emails), in its normalized form; not Pydantic's EmailStr, which
+# also takes "Name <address>" and applies its own rules
+Email = Annotated[
+    Text,
+    AfterValidator(emails.normalize),
+    Field(max_length=emails.MAX_LENGTH, json_schema_extra={"format": "email"}),
+]
 Password = Annotated[
     Text, Field(min_length=domain.PASSWORD_MIN_LENGTH, max_length=domain.PASSWORD_MAX_LENGTH)
 ]

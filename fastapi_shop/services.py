@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import emails, statements
 from shared import idempotency as idem
-from shared import statements
 from shared.domain import (
     EmailTaken,
     NotFound,
@@ -36,12 +36,15 @@ from shared.security import hash_password, new_token, verify_password
 
 
 async def register_user(*, session: AsyncSession, email: str, password: str, full_name: str) -> User:
-    """Insert a user with an argon2id hash; raises :class:`EmailTaken` (also when racing another insert)."""
+    """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.emails.normalize`, as the
+    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert)."""
     # CPU-bound (tens of ms): in a worker thread, so the event loop keeps serving meanwhile
     password_hash = await asyncio.to_thread(hash_password, password)
     user: User | None = await session.scalar(
         insert(User)
-        .values(email=email, full_name=full_name, password_hash=password_hash)
+        .values(
+            email=email, email_key=emails.account_key(email), full_name=full_name, password_hash=password_hash
+        )
         .on_conflict_do_nothing()
         .returning(User)
     )

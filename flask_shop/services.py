@@ -18,8 +18,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from shared import emails, statements
 from shared import idempotency as idem
-from shared import statements
 from shared.domain import (
     EmailTaken,
     NotFound,
@@ -35,11 +35,14 @@ from shared.security import hash_password, new_token, verify_password
 
 
 def register_user(*, session: Session, email: str, password: str, full_name: str) -> User:
-    """Insert a user with an argon2id hash; raises :class:`EmailTaken` (also when racing another insert)."""
+    """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.emails.normalize`, as the
+    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert)."""
     password_hash = hash_password(password)  # CPU-bound, tens of ms (argon2 releases the GIL)
     user: User | None = session.scalar(
         insert(User)
-        .values(email=email, full_name=full_name, password_hash=password_hash)
+        .values(
+            email=email, email_key=emails.account_key(email), full_name=full_name, password_hash=password_hash
+        )
         .on_conflict_do_nothing()
         .returning(User)
     )

@@ -19,9 +19,6 @@ MAX_ORDER_LINES = 50
 MAX_LINE_QUANTITY = 100
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
-EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
-# Deliberately simple: one "@", no whitespace, a dot in the domain. Deliverability is the mailer's problem.
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,63}$"  # 3..64 chars: upper-case letters, digits, hyphens
@@ -41,7 +38,7 @@ class NotFound(DomainError):
 
 
 class EmailTaken(DomainError):
-    """Registration with an email that already exists, compared case-insensitively."""
+    """Registration with an email that already names an account (:func:`shared.emails.account_key`)."""
 
 
 class SkuTaken(DomainError):

@@ -1,9 +1,9 @@
 """SQLAlchemy 2.x declarative models: the one schema both apps read and write.
 
 Integrity lives in the database as well as in code: ``CHECK`` constraints keep stock and quantities in range,
-unique indexes keep emails (case-insensitively), SKUs and idempotency keys unique, and foreign keys keep
-orders attached to users and products. The Alembic revisions in ``shared/migrations`` create exactly this
-schema (``alembic check`` reports no difference).
+unique constraints keep account keys (:func:`shared.emails.account_key`), SKUs and idempotency keys unique,
+and foreign keys keep orders attached to users and products. The Alembic revisions in ``shared/migrations``
+create exactly this schema (``alembic check`` reports no difference).
 """
 
 from __future__ import annotations
@@ -59,18 +59,19 @@ def _created_at() -> Mapped[datetime]:
 
 
 class User(Base):
-    """An account. ``email`` is unique case-insensitively; ``password_hash`` is an argon2id PHC string."""
+    """An account. ``email`` is as :func:`shared.emails.normalize` returns it, and ``email_key`` its
+    :func:`shared.emails.account_key`, unique (revision 0003 also adds a trigger that fills it in for the
+    release before it); ``password_hash`` is an argon2id PHC string."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = _primary_key()
     email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(Text, unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = _created_at()
-
-    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
 
 
 class AuthToken(Base):

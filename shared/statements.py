@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Boolean, Delete, Select, Update, delete, func, select, update
+from sqlalchemy import Boolean, Delete, Select, Update, delete, false, func, select, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from shared import emails
 from shared.domain import OrderStatus
 from shared.idempotency import advisory_lock_key
 from shared.mailer import CONFIRMATION_TOPIC
@@ -29,8 +30,13 @@ from shared.security import hash_token
 
 
 def user_by_email(email: str) -> Select[User]:
-    """The user whose email equals ``email`` in any letter case (the unique index ``lower(email)``)."""
-    return select(User).where(func.lower(User.email) == email.lower())
+    """The user whose account key (:func:`shared.emails.account_key`) is ``email``'s; a statement that finds
+    no one if ``email`` is not an address the API accepts (so a login with it is a plain wrong login)."""
+    try:
+        key = emails.account_key(emails.normalize(email))
+    except emails.EmailNotValidError:
+        return select(User).where(false())
+    return select(User).where(User.email_key == key)
 
 
 def valid_token(token: str) -> Select[AuthToken]:

@@ -105,7 +105,7 @@ async def test_the_mailer_receives_the_confirmation(
     order = await place_order(client, auth, product_id)
 
     (message,) = mailer.sent  # sent by the BackgroundTasks task, through the overridden dependency
-    assert message["To"] == email
+    assert message["To"] == f"Ada Lovelace <{email}>"
     assert message["Subject"] == f"Your order #{order['id']} is confirmed"
     assert "2 x In-process widget" in message.get_content()
     assert "Total: 25.00 USD" in message.get_content()

@@ -104,7 +104,7 @@ def test_the_mailer_receives_the_confirmation(
     confirmations.shutdown(app)  # what gunicorn's worker_exit does: wait for queued confirmations
 
     (message,) = mailer.sent
-    assert message["To"] == email
+    assert message["To"] == f"Ada Lovelace <{email}>"
     assert message["Subject"] == f"Your order #{order['id']} is confirmed"
     assert "2 x In-process widget" in message.get_content()
     assert "Total: 25.00 USD" in message.get_content()

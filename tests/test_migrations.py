@@ -11,6 +11,9 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from shared.config import Settings
@@ -106,3 +109,66 @@ def test_the_models_and_the_migrations_make_the_same_check_constraints(
         "CHECK (((status)::text = ANY ((ARRAY['pending'::character varying, 'confirmed'::character varying, "
         "'cancelled'::character varying])::text[])))"
     )
+
+
+def test_the_migrations_make_the_schema_the_models_describe(empty_database_url: str) -> None:
+    # what `alembic check` does: autogenerate's comparison of tables, columns, indexes and unique constraints
+    upgrade(Settings(database_url=empty_database_url))
+    engine = create_engine(Settings(database_url=empty_database_url).url_for_driver("psycopg"))
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def _users(url: str) -> dict[int, tuple[str, str]]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT id, email, email_key FROM users").fetchall()
+    return {user_id: (email, key) for user_id, email, key in rows}
+
+
+def _insert_users_as_the_release_before_0003(url: str, addresses: list[str]) -> None:
+    with psycopg.connect(url) as connection:
+        for address in addresses:
+            connection.execute(
+                "INSERT INTO users (email, full_name, password_hash) VALUES (%s, 'Old release', 'x')",
+                (address,),
+            )
+
+
+def test_revision_0003_keys_the_existing_accounts_and_keeps_the_release_before_it_working(
+    empty_database_url: str,
+) -> None:
+    settings = Settings(database_url=empty_database_url)
+    upgrade(settings, "0002")
+    _insert_users_as_the_release_before_0003(
+        empty_database_url, ["Ada@Example.COM", "x,victim@Example.com", "\u0391\u03a31@example.com"]
+    )
+    upgrade(settings)
+    assert sorted(_users(empty_database_url).values()) == [
+        ("Ada@example.com", "ada@example.com"),  # normalized: the domain's letter case
+        ("x,victim@example.com", "x,victim@example.com"),  # refused by today's rules: kept, keyed
+        ("\u0391\u03a31@example.com", "\u03b1\u03c31@example.com"),  # capital alpha, sigma: folded
+    ]
+    # the release before 0003 inserts no email_key: the trigger fills one in, and the unique key holds
+    _insert_users_as_the_release_before_0003(empty_database_url, ["Old@Example.com"])
+    assert ("Old@Example.com", "old@example.com") in _users(empty_database_url).values()
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        _insert_users_as_the_release_before_0003(empty_database_url, ["OLD@example.com"])
+
+
+def test_revision_0003_stops_before_changing_anything_when_two_accounts_now_share_a_key(
+    empty_database_url: str,
+) -> None:
+    settings = Settings(database_url=empty_database_url)
+    upgrade(settings, "0002")
+    sharp_s, upper_case = "stra\u00dfe@example.com", "STRASSE@example.com"
+    _insert_users_as_the_release_before_0003(empty_database_url, [sharp_s, upper_case])
+    with pytest.raises(RuntimeError, match="now name one account"):
+        upgrade(settings)
+    with psycopg.connect(empty_database_url) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        emails = connection.execute("SELECT email FROM users ORDER BY id").fetchall()
+        assert emails == [(sharp_s,), (upper_case,)]
