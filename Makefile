@@ -43,7 +43,8 @@ db-seed: install
 	$(BIN)/python -m shared.db seed
 
 run-fastapi: install
-	$(BIN)/uvicorn --factory fastapi_shop.main:create_app --reload --no-access-log
+	$(BIN)/uvicorn --factory fastapi_shop.main:create_app --http fastapi_shop.server:HttpToolsProtocol \
+	  --reload --no-access-log
 
 run-flask: install
 	$(BIN)/gunicorn -c flask_shop/gunicorn.conf.py --bind 127.0.0.1:8001 --reload "flask_shop:create_app()"

@@ -52,6 +52,8 @@ async def handle_http_exception(request: Request, exc: StarletteHTTPException) -
             request.method == "OPTIONS"
         ):  # no route serves OPTIONS: the answer is what is allowed (RFC 9110 §9.3.7)
             return Response(status_code=204, headers=headers)
+    if exc.status_code == 413:  # a chunked body over the limit: the rest stays unread, so close
+        headers["Connection"] = "close"
     # Starlette's default detail is the reason phrase ("Not Found"); ours (HTTPException(415, "...")) are kept
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return problem_response(request, http_problem(exc.status_code, detail), headers)

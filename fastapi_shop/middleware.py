@@ -81,7 +81,10 @@ class BodySizeLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = ProblemResponse(http_problem(413, self._detail()).to_dict(), status_code=413)
+            # the body stays unread: close the connection rather than read it all (RFC 9110 §10.1.1)
+            response = ProblemResponse(
+                http_problem(413, self._detail()).to_dict(), status_code=413, headers={"Connection": "close"}
+            )
             await response(scope, receive, send)
             return
         received = 0

@@ -6,16 +6,42 @@ Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each
 - ``GUNICORN_BIND`` (default ``0.0.0.0:8000``); ``--bind`` on the command line wins.
 - ``WEB_CONCURRENCY``: worker processes (default 2). ``GUNICORN_THREADS``: threads per worker (default 4).
 - ``SHOP_DB_POOL_SIZE`` defaults to the thread count: one pooled connection per request thread.
+
+Requests gunicorn refuses itself, before the app runs (a malformed request line, one over the limits of
+:mod:`shared.http_api`), are answered with problem documents, like everything the app says; see
+``ProblemThreadWorker`` below.
 """
 
 import os
+import socket
 
 from flask import Flask
+from gunicorn import util
 from gunicorn.arbiter import Arbiter
+from gunicorn.http.message import Request
 from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
+
+from shared.http_api import MAX_BODY_BYTES, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
+from shared.problems import raw_problem_response
+
+
+def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    util.write_nonblock(sock, raw_problem_response(status_int, mesg))
+
+
+class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn.workers.gthread has no types
+    """gunicorn's threaded worker (gthread), answering the requests gunicorn refuses with a problem document
+    instead of its HTML page. gunicorn writes that page with the module function ``gunicorn.util.write_error``
+    and offers no setting or hook for it, so the worker replaces that function in its own process."""
+
+    def init_process(self) -> None:
+        util.write_error = _write_problem
+        super().init_process()
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = "gthread"
+worker_class = ProblemThreadWorker  # the class itself: its module is this file, which is not importable
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
@@ -28,6 +54,9 @@ control_socket_disable = True  # gunicorn's runtime control socket: unused here,
 timeout = 30  # seconds a request may take before the worker is restarted
 graceful_timeout = 30  # seconds in-flight requests get to finish on SIGTERM
 keepalive = 5
+limit_request_line = MAX_REQUEST_LINE_BYTES  # gunicorn's defaults, stated: uvicorn enforces the same
+limit_request_fields = MAX_HEADER_FIELDS
+limit_request_field_size = MAX_HEADER_FIELD_BYTES
 
 # one access log line per request, with its X-Request-ID (set by the app on every response)
 accesslog = "-"
@@ -39,6 +68,17 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The outbox relay runs in each worker, where the server runs (see flask_shop/outbox.py): started once the
 # worker has loaded the app, stopped when the worker exits. The app's modules are imported in the worker
 # only, so that the master holds none of them (preload_app = False; --reload forks fresh code).
+def pre_request(worker: Worker, req: Request) -> None:
+    """A body over the app's limit gets a 413 without being read: so do not invite it with
+    ``100 Continue`` (which gunicorn sends before the app runs), and close the connection after the 413, as
+    its response says (RFC 9110 §10.1.1). Else gunicorn would read at most 64 KiB of it, then close a
+    connection its response called ``keep-alive``. (An app's own ``Connection`` header is dropped.)"""
+    declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
+    if declared is not None and int(declared) > MAX_BODY_BYTES:  # gunicorn has checked it is digits
+        req._expected_100_continue = False  # gunicorn's own flag: it has no public way to decline
+        req.force_close()
+
+
 def post_worker_init(worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
         from flask_shop.extensions import confirmations

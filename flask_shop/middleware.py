@@ -1,5 +1,6 @@
 """Request hooks (Flask's ``before_request``/``after_request``): ``X-Request-ID`` on every response, the
-body size limit for chunked bodies, refused CORS preflights, and malformed query strings.
+body size limit for chunked bodies, refused CORS preflights, malformed query strings, and reading what a
+view left of a body, so that the connection stays usable.
 
 The one log line per request is gunicorn's access log, which prints the response's ``X-Request-ID`` (see
 ``gunicorn.conf.py``). Bodies with a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` are refused by Werkzeug.
@@ -39,6 +40,18 @@ def limit_chunked_body() -> None:
         abort(413, f"The request body is larger than {limit} bytes.")
 
 
+def read_rest_of_body(response: Response) -> Response:
+    """Read what the view left unread of a body within ``MAX_CONTENT_LENGTH`` (a 415 or a 401 answers
+    without reading it), so that the kept-alive connection carries the next request, as uvicorn's does.
+    Else gunicorn reads at most 64 KiB of it and closes the connection it has just called ``keep-alive``.
+    Larger bodies are refused unread, and gunicorn.conf.py closes their connections."""
+    declared = request.content_length
+    if declared is not None and declared <= current_app.config["MAX_CONTENT_LENGTH"]:
+        while request.stream.read(64 * 1024):  # Werkzeug's LimitedStream: up to Content-Length, no further
+            pass
+    return response
+
+
 def refuse_disallowed_preflight() -> None:
     """400 for a CORS preflight the policy refuses, as Starlette's ``CORSMiddleware`` answers in the FastAPI
     app (flask-cors answers ``200`` and leaves out the ``Access-Control-*`` headers; browsers fail either)."""
@@ -68,3 +81,4 @@ def init_app(app: Flask) -> None:
     app.before_request(check_query_string)
     app.before_request(limit_chunked_body)
     app.after_request(add_request_id)
+    app.after_request(read_rest_of_body)

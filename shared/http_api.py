@@ -13,6 +13,12 @@ VERSION = "1.0.0"
 DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
 MAX_BODY_BYTES = 1024 * 1024  # larger request bodies get 413
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"  # the token endpoint's body (RFC 6749 §4.3.2)
+# What the HTTP servers accept before the app runs, the same in both (gunicorn's defaults, which
+# flask_shop/gunicorn.conf.py states and fastapi_shop/server.py enforces in uvicorn). Beyond them: 414 for
+# the request line, 431 for the header fields, as problem documents (shared.problems.raw_problem_response).
+MAX_REQUEST_LINE_BYTES = 4094  # "METHOD target HTTP/1.1", without its CRLF
+MAX_HEADER_FIELDS = 100
+MAX_HEADER_FIELD_BYTES = 8190  # one field line, "name: value" and its CRLF
 
 CORS_METHODS = ("GET", "POST", "PATCH")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER)

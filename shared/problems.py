@@ -8,6 +8,7 @@ statuses appear here and in each app's ``errors.py``, never in services.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +44,18 @@ def http_problem(status: int, detail: str | None = None) -> Problem:
     """A plain HTTP error (``type`` ``about:blank``), e.g. 404, 405, 415 or 500."""
     phrase = HTTPStatus(status).phrase
     return Problem(status=status, title=phrase, detail=detail or phrase + ".")
+
+
+def raw_problem_response(status: int, detail: str) -> bytes:
+    """A whole HTTP/1.1 response carrying ``http_problem(status, detail)``, with ``Connection: close``: what
+    the HTTP servers send (in place of their HTML or plain-text pages) for a request they refuse before any
+    app runs, such as a malformed request line (400) or one that is too long (414)."""
+    body = json.dumps(http_problem(status, detail).to_dict()).encode()
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        f"Content-Type: {MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
 def validation_problem(errors: list[dict[str, str]]) -> Problem:

@@ -42,6 +42,7 @@ TARGETS: dict[str, AppTarget] = {
         "fastapi",
         lambda port: [
             sys.executable, "-m", "uvicorn", "--factory", "fastapi_shop.main:create_app",
+            "--http", "fastapi_shop.server:HttpToolsProtocol",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         ],
     ),

@@ -1,0 +1,57 @@
+"""uvicorn's HTTP/1.1 protocol with the limits and the error documents of the rest of the API.
+
+``uvicorn --http fastapi_shop.server:HttpToolsProtocol`` (the Dockerfile, the Makefile and the contract
+suite start it so). uvicorn answers a request it cannot parse itself, before the app runs, with a
+``text/plain`` 400, and sets no limit on the request line or the header fields. This protocol sends
+``application/problem+json`` instead and refuses what gunicorn refuses for the Flask app
+(:mod:`shared.http_api`): a request line over 4094 bytes is a 414, more than 100 header fields or one over
+8190 bytes a 431. Each such answer closes the connection, as uvicorn's own does: the parser cannot tell where
+the next request would start.
+
+Subclassing the protocol is uvicorn's extension point for this (``--http`` takes a class by import string);
+it has no setting for these limits or for the error body.
+"""
+
+from __future__ import annotations
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as UvicornHttpToolsProtocol
+
+from shared.http_api import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
+from shared.problems import raw_problem_response
+
+
+class RequestRefused(Exception):
+    """Raised from a parser callback to stop parsing; httptools reports it as a parser error."""
+
+
+class HttpToolsProtocol(UvicornHttpToolsProtocol):
+    """uvicorn's httptools protocol; the limits of :mod:`shared.http_api`, problem documents for errors."""
+
+    _refusal: tuple[int, str] | None = None  # (status, detail) of the limit a request broke
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._refusal = None
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        # "METHOD SP target SP HTTP/1.1": the target arrives in pieces, the method is already parsed
+        if len(self.parser.get_method()) + len(self.url) + len(" HTTP/1.1") + 1 > MAX_REQUEST_LINE_BYTES:
+            self._refuse(414, f"The request line is longer than {MAX_REQUEST_LINE_BYTES} bytes.")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self.headers) >= MAX_HEADER_FIELDS:
+            self._refuse(431, f"The request has more than {MAX_HEADER_FIELDS} header fields.")
+        if len(name) + len(b": ") + len(value) + len(b"\r\n") > MAX_HEADER_FIELD_BYTES:
+            self._refuse(431, f"A header field is longer than {MAX_HEADER_FIELD_BYTES} bytes.")
+        super().on_header(name, value)
+
+    def _refuse(self, status: int, detail: str) -> None:
+        self._refusal = (status, detail)
+        raise RequestRefused(detail)
+
+    def send_400_response(self, msg: str) -> None:
+        """Called by uvicorn for any request the parser refused, with ``msg`` its text/plain body."""
+        status, detail = self._refusal or (400, "The request is not valid HTTP/1.1.")
+        self.transport.write(raw_problem_response(status, detail))
+        self.transport.close()
