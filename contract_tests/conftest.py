@@ -96,6 +96,20 @@ def first_and_second(pair: tuple[str, str], apis: dict[str, Api], deployment: De
     return apis[pair[0]], apis[pair[1]]
 
 
+@pytest.fixture(scope="session")
+def fastapi_and_flask(
+    pytestconfig: pytest.Config, apis: dict[str, Api], deployment: Deployment
+) -> tuple[Api, Api]:
+    """Clients of both apps on one database, for tests that compare their answers; skipped unless the
+    stack serves both."""
+    if set(_apps(pytestconfig)) != {"fastapi", "flask"}:
+        pytest.skip("comparing the apps needs a stack that serves both")
+    for app in ("fastapi", "flask"):
+        if app not in apis:
+            apis[app] = Api(app, deployment)
+    return apis["fastapi"], apis["flask"]
+
+
 @pytest.fixture
 def customer(api: Api) -> Customer:
     """A freshly registered user with a token."""

@@ -89,6 +89,9 @@ CASES = {
     "id-zero-on-patch": Case("PATCH", "/api/v1/products/0", 404, b"{}", JSON, "admin"),
     "id-too-large-on-patch": Case("PATCH", "/api/v1/products/2147483648", 404, b"{}", JSON, "admin"),
     "id-not-a-number-on-cancel": Case("POST", "/api/v1/orders/abc/cancel", 404, auth="user"),
+    # ... found by the differential test: the path is read before the token
+    "id-zero-without-token": Case("PATCH", "/api/v1/products/0", 404, b"{}", JSON),
+    "id-a-space-without-token": Case("PATCH", "/api/v1/products/%20", 404, b"{}", JSON),
     # numbers in a query: ASCII digits, else 422 at the parameter
     "limit-with-point": Case("GET", "/api/v1/products?limit=1.0", 422, where={"parameter": "limit"}),
     "limit-in-full-width-digits": Case(
@@ -107,6 +110,18 @@ CASES = {
     "bad-json-without-token": Case("POST", "/api/v1/orders", 400, b"{bad", JSON),
     "wrong-type-without-token": Case("POST", "/api/v1/orders", 415, ORDER, {"Content-Type": "text/plain"}),
     "invalid-body-without-token": Case("POST", "/api/v1/orders", 401, b"{}", JSON),
+    # found by the differential test: a body of another media type is a 415, whatever it holds
+    "form-with-invalid-utf-8-on-a-json-route": Case("POST", "/api/v1/auth/register", 415, b"%AA", FORM),
+    "multipart-without-boundary-on-the-form-route": Case(
+        "POST", "/api/v1/auth/token", 415, b"username=", {"Content-Type": "multipart/form-data; boundary=x"}
+    ),
+    # ... an empty form field is a missing one; a wrong-typed PATCH member is one error at that member
+    "empty-username": Case("POST", "/api/v1/auth/token", 422, b"username=&password=x", FORM,
+                           where={"pointer": "/username"}),
+    "empty-grant-type-no-password": Case("POST", "/api/v1/auth/token", 422, b"grant_type=&username=a",
+                                         FORM, where={"pointer": "/password"}),
+    "patch-name-of-the-wrong-type": Case("PATCH", "/api/v1/products/1", 422, b'{"name": []}', JSON, "admin",
+                                         where={"pointer": "/name"}),
     # CORS: a preflight the policy refuses is a 400 problem document in both apps
     "preflight-from-another-origin": Case(
         "OPTIONS", "/api/v1/orders", 400,

@@ -19,14 +19,14 @@ from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import MailerDep, SessionmakerDep
 from fastapi_shop.routing import ShopRoute
-from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery, UrlInteger
+from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery
 from shared import idempotency
 from shared.domain import MAX_DB_ID
 from shared.models import Order
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=ShopRoute)
 
-OrderId = Annotated[int, UrlInteger, Path(ge=1, le=MAX_DB_ID)]  # else 404
+OrderId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]  # the path's {...:id} convertor (routing.py)
 Pagination = Annotated[PageQuery, Query()]
 # the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header
 ParsedIdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]
@@ -97,13 +97,13 @@ async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) 
     return Page[OrderOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(401, 404))
+@router.get("/{order_id:id}", response_model=OrderOut, responses=problem_responses(401, 404))
 async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
     """One of the caller's orders; someone else's order is 404, as if it did not exist."""
     return await services.get_order(session=session, user=user, order_id=order_id)
 
 
-@router.post("/{order_id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409))
+@router.post("/{order_id:id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409))
 async def cancel_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
     """Cancel the order and restore its stock. 409 ``order-not-cancellable`` if already cancelled."""
     return await services.cancel_order(session=session, user=user, order_id=order_id)

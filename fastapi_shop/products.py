@@ -12,13 +12,13 @@ from fastapi_shop.content_types import RequireJSON
 from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.routing import ShopRoute
-from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate, UrlInteger
+from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate
 from shared.domain import MAX_DB_ID
 from shared.models import Product
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"], route_class=ShopRoute)
 
-ProductId = Annotated[int, UrlInteger, Path(ge=1, le=MAX_DB_ID)]  # else 404
+ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]  # the path's {...:id} convertor (routing.py)
 Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 
@@ -32,7 +32,7 @@ async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
     return Page[ProductOut](items=items, total=total, limit=query.limit, offset=query.offset)
 
 
-@router.get("/{product_id}", response_model=ProductOut, responses=problem_responses(404))
+@router.get("/{product_id:id}", response_model=ProductOut, responses=problem_responses(404))
 async def get_product(product_id: ProductId, session: SessionDep) -> Product:
     """One product; 404 if there is none with this id."""
     return await services.get_product(session=session, product_id=product_id)
@@ -55,7 +55,7 @@ async def create_product(
 
 
 @router.patch(
-    "/{product_id}",
+    "/{product_id:id}",
     response_model=ProductOut,
     dependencies=[RequireJSON],
     responses=problem_responses(400, 401, 403, 404, 413, 415, 422),

@@ -18,7 +18,6 @@ from pydantic import (
     PlainSerializer,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from shared import domain, emails, inputs
 
@@ -48,7 +47,6 @@ def _ascii_digits(value: object) -> object:
 
 # an integer in a path or query string: ASCII digits only (Pydantic's lax int() also takes "+1", "1.0", "1_0")
 UrlInteger = BeforeValidator(_ascii_digits)
-UrlId = Annotated[int, UrlInteger, Field(ge=1, le=domain.MAX_DB_ID)]
 
 
 class RequestModel(BaseModel):
@@ -81,8 +79,9 @@ class TokenForm(BaseModel):
     (``scope``, ``client_id``) are ignored. A route takes it as ``Annotated[TokenForm, Form()]``."""
 
     grant_type: Literal["password"] | None = None
-    username: Text
-    password: Text
+    # an empty field is a missing one (FastAPI reads "username=" so; Flask's schema does the same)
+    username: Annotated[Text, Field(min_length=1)]
+    password: Annotated[Text, Field(min_length=1)]
 
 
 class TokenOut(BaseModel):
@@ -104,14 +103,21 @@ class ProductCreate(RequestModel):
     stock: Stock
 
 
+def _document_without_null(schema: dict[str, Any]) -> None:
+    """A member that may be left out but not null: its JSON schema without ``null``."""
+    (value,) = [member for member in schema.pop("anyOf") if member != {"type": "null"}]
+    schema.pop("default", None)  # None: left out
+    schema.update(value)
+
+
 class ProductUpdate(RequestModel):
     """Partial update: members left out stay as they are; ``null`` is not a value."""
 
-    # SkipJsonSchema: the document shows no null, which the validator below refuses
-    name: Name | SkipJsonSchema[None] = None
-    description: Description | SkipJsonSchema[None] = None
-    price_cents: PriceCents | SkipJsonSchema[None] = None
-    stock: Stock | SkipJsonSchema[None] = None
+    # None marks a member left out (the route takes model_dump(exclude_unset=True)); null is refused below
+    name: Annotated[Name | None, Field(json_schema_extra=_document_without_null)] = None
+    description: Annotated[Description | None, Field(json_schema_extra=_document_without_null)] = None
+    price_cents: Annotated[PriceCents | None, Field(json_schema_extra=_document_without_null)] = None
+    stock: Annotated[Stock | None, Field(json_schema_extra=_document_without_null)] = None
 
     @field_validator("*", mode="before")
     @classmethod

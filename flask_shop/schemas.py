@@ -6,6 +6,7 @@ default, refuse unknown members. Limits come from :mod:`shared.domain`, so the F
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -101,8 +102,13 @@ class TokenRequestSchema(ma.Schema):
         unknown = ma.EXCLUDE  # clients may send scope, client_id and the like
 
     grant_type = fields.String(validate=validate.Equal("password"))
-    username = Text(required=True)
-    password = Text(required=True, load_only=True)
+    username = Text(required=True, validate=validate.Length(min=1))
+    password = Text(required=True, validate=validate.Length(min=1), load_only=True)
+
+    @ma.pre_load
+    def _empty_fields_are_left_out(self, form: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # "grant_type=" is no grant type and "username=" no username, as FastAPI reads forms
+        return {name: value for name, value in form.items() if value != ""}
 
 
 class TokenSchema(ma.Schema):
