@@ -6,7 +6,7 @@ EXTRAS := fastapi,flask,test,dev,k8s
 CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
+.PHONY: install test fuzz lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
 	k8s-check k8s-demo k8s-down
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # Unit tests, then the contract suite against every app (--stack auto: see contract_tests/README.md).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# schemathesis against both apps on the local stack, as a customer and as the admin (fuzz/run.py);
+# SEED=<n> explores other requests than the fixed ones. Reports: fuzz-report/.
+fuzz: install
+	$(BIN)/python -m fuzz.run $(if $(SEED),--seed $(SEED))
 
 lint: install
 	$(BIN)/ruff check .
@@ -83,4 +88,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .lock-venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .lock-venv .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-report

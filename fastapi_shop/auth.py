@@ -33,7 +33,10 @@ class BearerToken(OAuth2PasswordBearer):
         return bearer_token(request.headers.getlist("Authorization"))
 
 
-oauth2_scheme = BearerToken(tokenUrl="/api/v1/auth/token", auto_error=False)
+# scheme_name: OAuth2PasswordBearer's own default (the class name), which the Flask document uses too
+oauth2_scheme = BearerToken(
+    tokenUrl="/api/v1/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False
+)
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
@@ -89,7 +92,7 @@ async def register(user_in: UserCreate, session: SessionDep) -> User:
     "/auth/token",
     response_model=TokenOut,
     dependencies=[RequireForm],
-    responses=problem_responses(401, 413, 415, 422),
+    responses=problem_responses(400, 401, 413, 415, 422),
 )
 async def issue_token(
     form: Annotated[TokenForm, Form()], session: SessionDep, settings: SettingsDep, response: Response

@@ -87,7 +87,7 @@ async def place_order(
     return Response(placed.body, status.HTTP_201_CREATED, headers, media_type="application/json")
 
 
-@router.get("", response_model=Page[OrderOut], responses=problem_responses(401, 422))
+@router.get("", response_model=Page[OrderOut], responses=problem_responses(400, 401, 414, 422))
 async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) -> Page[OrderOut]:
     """The caller's orders, newest first."""
     orders, total = await services.list_orders(

@@ -22,7 +22,7 @@ ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]  # the path's {...:id} conv
 Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 
-@router.get("", response_model=Page[ProductOut], responses=problem_responses(422))
+@router.get("", response_model=Page[ProductOut], responses=problem_responses(400, 414, 422))
 async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
     """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
     products, total = await services.list_products(

@@ -113,7 +113,7 @@ def register(user_in: dict[str, Any]) -> User:
 @require_form
 @blp.arguments(TokenRequestSchema, location="form")
 @blp.response(200, TokenSchema)
-@blp.problem_responses(401, 413, 415, 422)
+@blp.problem_responses(400, 401, 413, 415, 422)
 def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
     ttl = current_app.config["SHOP_SETTINGS"].token_ttl_seconds

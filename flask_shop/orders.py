@@ -72,7 +72,7 @@ def place_order(order_in: dict[str, Any], headers: dict[str, str]) -> Response:
 @token_required
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, OrderPageSchema)
-@blp.problem_responses(401, 422)
+@blp.problem_responses(400, 401, 414, 422)
 def list_orders(query: dict[str, Any]) -> dict[str, Any]:
     """The caller's orders, newest first."""
     limit, offset = query["limit"], query["offset"]

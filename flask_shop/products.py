@@ -28,7 +28,7 @@ PRODUCT_ID = "<id:product_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_
 @blp.get("")
 @blp.arguments(ProductQuerySchema, location="query")
 @blp.response(200, ProductPageSchema)
-@blp.problem_responses(422)
+@blp.problem_responses(400, 414, 422)
 def list_products(query: dict[str, Any]) -> dict[str, Any]:
     """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
     limit, offset = query["limit"], query["offset"]

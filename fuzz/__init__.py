@@ -1,0 +1,1 @@
+"""`make fuzz`: schemathesis against both apps (see run.py)."""
