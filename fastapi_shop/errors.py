@@ -1,8 +1,8 @@
 """Every error as an RFC 9457 problem document: the one place that maps exceptions to HTTP.
 
 Handlers cover domain exceptions (via :mod:`shared.problems`), Starlette/FastAPI HTTP errors (404 for unknown
-routes, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with JSON Pointers; malformed JSON is
-400; a malformed path id is 404) and anything unhandled (500, logged, no trace to the client).
+routes and malformed path ids, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with JSON
+Pointers; malformed JSON is 400) and anything unhandled (500, logged, no trace to the client).
 ``problem_responses`` documents the same errors in the OpenAPI document.
 """
 
@@ -63,9 +63,6 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
     errors = list(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(request, http_problem(400, "The request body is not valid JSON."))
-    if any(e["loc"][0] == "path" for e in errors):
-        # /products/abc names no resource; it is not a malformed request
-        return problem_response(request, http_problem(404))
     return problem_response(request, validation_problem([_invalid_member(e) for e in errors]))
 
 

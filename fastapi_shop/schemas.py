@@ -45,7 +45,7 @@ def _ascii_digits(value: object) -> object:
     return inputs.check_decimal_digits(value) if isinstance(value, str) else value
 
 
-# an integer in a path or query string: ASCII digits only (Pydantic's lax int() also takes "+1", "1.0", "1_0")
+# an integer in a query string: ASCII digits only (Pydantic's lax int() also takes "+1", "1.0", "1_0")
 UrlInteger = BeforeValidator(_ascii_digits)
 
 
