@@ -14,28 +14,13 @@ import argparse
 import os
 import subprocess
 import sys
-import uuid
 
-import httpx
-
-from contract_tests.stacks import ROOT
+from contract_tests.client import Api
+from contract_tests.stacks import ROOT, TARGETS
 from contract_tests.stacks.local import local_stack
 
 CONFIG = ROOT / "fuzz" / "schemathesis.toml"
 REPORTS = ROOT / "fuzz-report"
-CUSTOMER_PASSWORD = "fuzzing customer password"  # noqa: S105 (a throwaway account's)
-
-
-def register_customer(base_url: str) -> str:
-    """A new customer's email (password :data:`CUSTOMER_PASSWORD`)."""
-    email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
-    registered = httpx.post(
-        f"{base_url}/api/v1/auth/register",
-        json={"email": email, "password": CUSTOMER_PASSWORD, "full_name": "Fuzzing Customer"},
-        timeout=30,
-    )
-    registered.raise_for_status()
-    return email
 
 
 def fuzz(app: str, base_url: str, account: str, credentials: tuple[str, str], seed: int | None) -> int:
@@ -61,9 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     with local_stack() as deployment:
         admin = (deployment.admin_email, deployment.admin_password)
-        for app in ("fastapi", "flask"):
+        for app in TARGETS:
             base_url = deployment.url(app)
-            customer = (register_customer(base_url), CUSTOMER_PASSWORD)
+            with Api(app, deployment) as api:
+                registered = api.new_customer()  # the contract suite's helper: a new account, its password
+            customer = (registered.email, registered.password)
             for account, credentials in (("customer", customer), ("admin", admin)):
                 if fuzz(app, base_url, account, credentials, args.seed) != 0:
                     failed.append(f"{app} as the {account}")
