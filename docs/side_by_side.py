@@ -381,7 +381,7 @@ TOPICS = (
         After a new order commits, both apps send its confirmation off the request, and neither loses it if
         the process dies first: the order's transaction also wrote an outbox row, which stays unsent until a
         delivery marks it, and a periodic relay delivers what is left over. FastAPI's `BackgroundTasks` runs
-        `deliver_order_confirmation` after the response has been sent, on the same event loop; the mailer,
+        `send_order_confirmation` after the response has been sent, on the same event loop; the mailer,
         which may block, runs in a thread (`asyncio.to_thread`). Flask has nothing built in, so
         `ConfirmationSender`, an extension, submits the delivery to a pool of two threads:
         `response.call_on_close` would hold one of gunicorn's request threads while the mailer talks to SMTP.
@@ -483,11 +483,13 @@ TOPICS = (
     Topic(
         "Async database access",
         fastapi=(
-            Python("fastapi_shop/services.py", ("register_user",), mentioning=("hash_password",)),
+            Python("fastapi_shop/services.py", ("register_user",), mentioning=("passwords",)),
+            Python("fastapi_shop/passwords.py", ("PasswordHashing._bounded",)),
             Python("fastapi_shop/services.py", ("cancel_order",)),
         ),
         flask=(
-            Python("flask_shop/services.py", ("register_user",), mentioning=("hash_password",)),
+            Python("flask_shop/services.py", ("register_user",), mentioning=("passwords",)),
+            Python("flask_shop/passwords.py", ("PasswordHashing._bounded",)),
             Python("flask_shop/services.py", ("cancel_order",)),
         ),
         differs="""
@@ -498,7 +500,9 @@ TOPICS = (
         eagerly (`lazy="selectin"` and `"joined"` in `shared/models.py`), objects stay readable after commit
         (`expire_on_commit=False`), and `mark_cancelled` returns the row with `RETURNING` rather than leaving
         an expired attribute to read. And CPU-bound work stops the event loop: argon2 runs in a worker thread
-        (`asyncio.to_thread`), where in Flask it runs on the request's thread (argon2 releases the GIL).
+        (`asyncio.to_thread`), where in Flask it runs on the request's thread (argon2 releases the GIL). Both
+        bound how many hashes run at once per process (`passwords.py`), an `asyncio.Semaphore` in one and a
+        `threading.BoundedSemaphore` in the other, and answer 503 when no slot frees up within a second.
         Concurrency comes from the event loop in one app, and from gunicorn's threads, each with a pooled
         connection, in the other.
         """,

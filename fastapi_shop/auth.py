@@ -16,7 +16,7 @@ from fastapi_shop import services
 from fastapi_shop.content_types import RequireForm, RequireJSON
 from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
-from fastapi_shop.resources import SettingsDep
+from fastapi_shop.resources import PasswordHashingDep, SettingsDep
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import TokenForm, TokenOut, UserCreate, UserOut
 from shared.models import AuthToken, User
@@ -81,26 +81,30 @@ AdminUser = Annotated[User, Depends(get_admin_user)]
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
     dependencies=[RequireJSON],
-    responses=problem_responses(400, 409, 413, 415, 422),
+    responses=problem_responses(400, 409, 413, 415, 422, 503),
 )
-async def register(user_in: UserCreate, session: SessionDep) -> User:
+async def register(user_in: UserCreate, session: SessionDep, passwords: PasswordHashingDep) -> User:
     """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
-    return await services.register_user(session=session, **user_in.model_dump())
+    return await services.register_user(session=session, passwords=passwords, **user_in.model_dump())
 
 
 @router.post(
     "/auth/token",
     response_model=TokenOut,
     dependencies=[RequireForm],
-    responses=problem_responses(400, 401, 413, 415, 422),
+    responses=problem_responses(400, 401, 413, 415, 422, 503),
 )
 async def issue_token(
-    form: Annotated[TokenForm, Form()], session: SessionDep, settings: SettingsDep, response: Response
+    form: Annotated[TokenForm, Form()],
+    session: SessionDep,
+    passwords: PasswordHashingDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> TokenOut:
     """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
     ttl = settings.token_ttl_seconds
     access_token = await services.issue_token(
-        session=session, email=form.username, password=form.password, ttl_seconds=ttl
+        session=session, passwords=passwords, email=form.username, password=form.password, ttl_seconds=ttl
     )
     if access_token is None:
         raise HTTPException(401, "Wrong email or password.", headers=UNAUTHORIZED_HEADERS)
@@ -108,13 +112,13 @@ async def issue_token(
     return TokenOut(access_token=access_token, expires_in=ttl)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 503))
 async def logout(auth_token: CurrentToken, session: SessionDep) -> None:
     """Revoke the token this request was made with."""
     await services.revoke_token(session=session, token_id=auth_token.id)
 
 
-@router.get("/users/me", response_model=UserOut, responses=problem_responses(401))
+@router.get("/users/me", response_model=UserOut, responses=problem_responses(401, 503))
 async def read_me(user: CurrentUser) -> User:
     """The caller's account."""
     return user

@@ -18,13 +18,25 @@ from shared.config import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """The process's connection pool (``SHOP_DB_POOL_SIZE`` + ``SHOP_DB_MAX_OVERFLOW`` connections).
+    """The process's connection pool (``SHOP_DB_POOL_SIZE`` + ``SHOP_DB_MAX_OVERFLOW`` connections), each
+    connection bounded in time (see :mod:`shared.config`).
+
+    A request waits at most ``SHOP_DB_POOL_TIMEOUT_SECONDS`` for a connection, and a connection sets
+    PostgreSQL's statement, lock and idle-in-transaction timeouts as it starts (asyncpg's
+    ``server_settings``). ``command_timeout`` is asyncpg's own limit on each statement, for a server that
+    cannot enforce its timeout (frozen, unreachable). Each of these fails the request with a 503
+    (:mod:`shared.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart) at
+    checkout, so a request after a restart does not fail on a stale connection.
 
     Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another
     server connection, where a named prepared statement is missing or its name taken (asyncpg's FAQ, "Why am
     I getting prepared statement errors?"; SQLAlchemy's asyncpg dialect, "Prepared Statement Cache").
     """
-    connect_args: dict[str, object] = {"timeout": 5}  # seconds to establish a connection (asyncpg)
+    connect_args: dict[str, object] = {
+        "timeout": settings.connect_timeout_seconds,
+        "command_timeout": settings.answer_deadline_seconds(),
+        "server_settings": settings.session_settings(),
+    }
     if settings.transaction_pooler:
         # both statement caches off: asyncpg then uses only the unnamed statement, parsed again for each use
         connect_args |= {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
@@ -32,6 +44,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.url_for_driver("asyncpg"),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_seconds,
         pool_pre_ping=True,
         connect_args=connect_args,
         # a failed statement's error text (and so the log) leaves out its parameters: emails, hashes

@@ -2,7 +2,8 @@
 
 Handlers cover domain exceptions (via :mod:`shared.problems`), Starlette/FastAPI HTTP errors (404 for unknown
 routes and malformed path ids, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with JSON
-Pointers; malformed JSON is 400) and anything unhandled (500, logged, no trace to the client).
+Pointers; malformed JSON is 400), a database or resource that is unavailable right now (503 with
+``Retry-After``, see :mod:`shared.unavailable`) and anything unhandled (500, no trace to the client).
 ``problem_responses`` documents the same errors in the OpenAPI document.
 """
 
@@ -13,15 +14,25 @@ from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Any
 
+from asyncpg import PostgresError
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from shared.domain import DomainError
-from shared.problems import MEDIA_TYPE, Problem, domain_problem, http_problem, validation_problem
+from shared.problems import (
+    MEDIA_TYPE,
+    Problem,
+    domain_problem,
+    http_problem,
+    unavailable_problem,
+    validation_problem,
+)
 from shared.request_id import HEADER as REQUEST_ID_HEADER
+from shared.unavailable import RETRY_AFTER_SECONDS, ServiceUnavailable, describe, unavailable_reason
 
 log = logging.getLogger("shop.errors")
 
@@ -66,19 +77,44 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
     return problem_response(request, validation_problem([_invalid_member(e) for e in errors]))
 
 
+async def handle_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+    """503 with ``Retry-After`` for a database or resource that is unavailable right now, logged as one
+    warning line; any other database error is a 500 (:func:`internal_error`), logged with its traceback."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return internal_error(request)
+    log.warning("503 on %s %s: %s (%s)", request.method, request.url.path, reason, describe(exc))
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return problem_response(request, unavailable_problem(reason), headers)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> ProblemResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    # Starlette re-raises the error after this response, and uvicorn then closes the connection: say so
+    """500 for anything else. Not logged here: Starlette hands this exception on to the server after the
+    response, and uvicorn logs it ("Exception in ASGI application", with the traceback); the access log line
+    carries the request id."""
+    return internal_error(request)
+
+
+def internal_error(request: Request) -> ProblemResponse:
+    # uvicorn closes the connection after an exception that reaches it: say so
     headers = {"Connection": "close"}
     return problem_response(request, http_problem(500, "Something went wrong on our side."), headers)
 
 
 # FastAPI(exception_handlers=...): each handler is typed with the exception it handles (Starlette's
-# add_exception_handler types every handler as taking Exception, which would need a cast in each)
+# add_exception_handler types every handler as taking Exception, which would need a cast in each).
+# Starlette gives the Exception handler to its outermost middleware, which then re-raises the exception to
+# the server; the others run inside the app and end the exception there.
 EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
     DomainError: handle_domain_error,
     StarletteHTTPException: handle_http_exception,
     RequestValidationError: handle_validation_error,
+    # what the database drivers raise (asyncpg's own errors and OSError when it cannot connect at all)
+    SQLAlchemyError: handle_unavailable,
+    PostgresError: handle_unavailable,
+    OSError: handle_unavailable,
+    ServiceUnavailable: handle_unavailable,
     Exception: handle_unexpected,
 }
 
@@ -118,6 +154,11 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(allowed))
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting ``statuses`` as ``application/problem+json``."""
     responses: dict[int | str, dict[str, Any]] = {}
@@ -130,4 +171,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": http_problem(status).title,
             "content": {MEDIA_TYPE: {"schema": schema}},
         }
+        if status in (429, 503):
+            responses[status]["headers"] = RETRY_AFTER_HEADER
     return responses

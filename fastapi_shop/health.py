@@ -28,13 +28,16 @@ async def liveness() -> Health:
 async def readiness(engine: EngineDep, schema_gate: SchemaGateDep) -> Health:
     """The database answers within 2 seconds and has this code's schema (see :mod:`shared.schema`); 503
     otherwise, with the reason. Until the schema first matches, each check reads the Alembic revision; after
-    that, only ``SELECT 1``."""
+    that, only ``SELECT 1``. ``asyncio.timeout`` cancels the check itself, whatever the database does."""
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
             if schema_gate.passed:
                 await connection.execute(text("SELECT 1"))
             else:
                 revision = await connection.run_sync(current_revision)
+    except TimeoutError as exc:
+        detail = f"The database did not answer within {READINESS_TIMEOUT_SECONDS} seconds."
+        raise HTTPException(503, detail) from exc
     except Exception as exc:
         raise HTTPException(503, "The database is not answering.") from exc
     if not schema_gate.passed and (reason := schema_gate.check(revision)):

@@ -25,6 +25,7 @@ from fastapi_shop.middleware import (
     ProblemCORSMiddleware,
     RequestContextMiddleware,
 )
+from fastapi_shop.passwords import PasswordHashing
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
 from shared import http_api
 from shared.config import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     )
     app.state.settings = settings
     app.state.mailer = mailer
+    app.state.password_hashing = PasswordHashing(settings.password_hash_concurrency)
     # the last added runs first: request context, CORS (so that a 413 carries its headers too), body size
     # limit, HEAD as GET, then the routes
     app.add_middleware(HeadMiddleware)

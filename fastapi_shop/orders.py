@@ -52,7 +52,7 @@ def render_order(order: Order) -> str:
     status_code=status.HTTP_201_CREATED,
     response_model=OrderOut,
     dependencies=[RequireJSON],
-    responses=problem_responses(400, 401, 409, 413, 415, 422),
+    responses=problem_responses(400, 401, 409, 413, 415, 422, 503),
 )
 async def place_order(
     order_in: OrderCreate,
@@ -77,7 +77,7 @@ async def place_order(
         headers["Idempotent-Replayed"] = "true"
     else:
         background_tasks.add_task(
-            outbox.deliver_order_confirmation,
+            outbox.send_order_confirmation,
             sessionmaker=sessionmaker,
             mailer=mailer,
             order_id=placed.order_id,
@@ -87,7 +87,7 @@ async def place_order(
     return Response(placed.body, status.HTTP_201_CREATED, headers, media_type="application/json")
 
 
-@router.get("", response_model=Page[OrderOut], responses=problem_responses(400, 401, 414, 422))
+@router.get("", response_model=Page[OrderOut], responses=problem_responses(400, 401, 414, 422, 503))
 async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) -> Page[OrderOut]:
     """The caller's orders, newest first."""
     orders, total = await services.list_orders(
@@ -97,13 +97,15 @@ async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) 
     return Page[OrderOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{order_id:id}", response_model=OrderOut, responses=problem_responses(401, 404))
+@router.get("/{order_id:id}", response_model=OrderOut, responses=problem_responses(401, 404, 503))
 async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
     """One of the caller's orders; someone else's order is 404, as if it did not exist."""
     return await services.get_order(session=session, user=user, order_id=order_id)
 
 
-@router.post("/{order_id:id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409))
+@router.post(
+    "/{order_id:id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409, 503)
+)
 async def cancel_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
     """Cancel the order and restore its stock. 409 ``order-not-cancellable`` if already cancelled."""
     return await services.cancel_order(session=session, user=user, order_id=order_id)

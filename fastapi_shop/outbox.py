@@ -2,8 +2,8 @@
 
 ``place_order`` writes an ``outbox`` row in the order's own transaction. Two things deliver it:
 
-1. right after the response, a ``BackgroundTasks`` task runs :func:`deliver_order_confirmation` for the new
-   order's id, in its own session;
+1. right after the response, a ``BackgroundTasks`` task, :func:`send_order_confirmation`, delivers it, in
+   its own session;
 2. if the process died first (or the mailer failed), the row stays unsent, and :func:`run_relay`, started by
    the app's lifespan in every process, picks it up: every ``SHOP_OUTBOX_RELAY_SECONDS`` it delivers rows
    older than that interval.
@@ -26,10 +26,12 @@ from shared import statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
 from shared.models import Order
+from shared.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.outbox")
 
 RELAY_BATCH = 100
+NOT_SENT = "confirmation of order %d not sent (%s); the relay will retry"
 
 
 async def deliver_order_confirmation(
@@ -38,7 +40,7 @@ async def deliver_order_confirmation(
     """Send the order's confirmation and mark the order ``confirmed``, in one transaction.
 
     Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
-    order's message is marked sent without mailing. Mailer errors are logged and counted in
+    order's message is marked sent without mailing. A mailer error is logged as a warning and counted in
     ``outbox.attempts``; the relay retries later.
     """
     async with sessionmaker() as session:
@@ -51,8 +53,8 @@ async def deliver_order_confirmation(
             try:
                 # a mailer may block (SMTP): in a worker thread, so the event loop keeps serving
                 await asyncio.to_thread(mailer.send, confirmation_email(message.payload))
-            except Exception:
-                log.exception("confirmation for order %d failed; the relay will retry", order_id)
+            except Exception as exc:
+                log.warning(NOT_SENT, order_id, describe(exc))
                 await session.rollback()
                 await session.execute(statements.count_failed_attempt(message_id))
                 await session.commit()
@@ -63,6 +65,18 @@ async def deliver_order_confirmation(
         message.attempts += 1
         await session.commit()
         return True
+
+
+async def send_order_confirmation(
+    *, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, order_id: int
+) -> None:
+    """:func:`deliver_order_confirmation`, run after the response. A failure (the database went away since
+    the order committed) is expected and logged once, as a warning: the row stays unsent, for the relay.
+    Raised, it would reach the server as an error of a request that already got its 201."""
+    try:
+        await deliver_order_confirmation(sessionmaker=sessionmaker, mailer=mailer, order_id=order_id)
+    except Exception as exc:
+        log.warning(NOT_SENT, order_id, describe(exc))
 
 
 async def relay_pending(
@@ -105,5 +119,8 @@ async def relay_round(
         if sent := await relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=older_than):
             log.info("relayed %d leftover order confirmations", sent)
         await purge_expired_idempotency_keys(sessionmaker=sessionmaker)
-    except Exception:
-        log.exception("outbox relay round failed")
+    except Exception as exc:
+        if unavailable_reason(exc) is None:
+            log.exception("outbox relay round failed")
+        else:
+            log.warning("outbox relay round failed (%s); next round in its interval", describe(exc))

@@ -22,7 +22,7 @@ ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]  # the path's {...:id} conv
 Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 
-@router.get("", response_model=Page[ProductOut], responses=problem_responses(400, 414, 422))
+@router.get("", response_model=Page[ProductOut], responses=problem_responses(400, 414, 422, 503))
 async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
     """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
     products, total = await services.list_products(
@@ -32,7 +32,7 @@ async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
     return Page[ProductOut](items=items, total=total, limit=query.limit, offset=query.offset)
 
 
-@router.get("/{product_id:id}", response_model=ProductOut, responses=problem_responses(404))
+@router.get("/{product_id:id}", response_model=ProductOut, responses=problem_responses(404, 503))
 async def get_product(product_id: ProductId, session: SessionDep) -> Product:
     """One product; 404 if there is none with this id."""
     return await services.get_product(session=session, product_id=product_id)
@@ -43,7 +43,7 @@ async def get_product(product_id: ProductId, session: SessionDep) -> Product:
     status_code=status.HTTP_201_CREATED,
     response_model=ProductOut,
     dependencies=[RequireJSON],
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 async def create_product(
     product_in: ProductCreate, _admin: AdminUser, session: SessionDep, response: Response
@@ -58,7 +58,7 @@ async def create_product(
     "/{product_id:id}",
     response_model=ProductOut,
     dependencies=[RequireJSON],
-    responses=problem_responses(400, 401, 403, 404, 413, 415, 422),
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 503),
 )
 async def update_product(
     product_id: ProductId, changes: ProductUpdate, _admin: AdminUser, session: SessionDep

@@ -1,4 +1,5 @@
-"""What the app holds for its lifetime, as typed dependencies: settings, mailer, engine, session factory.
+"""What the app holds for its lifetime, as typed dependencies: settings, mailer, engine, session factory,
+password hashing.
 
 :func:`fastapi_shop.main.create_app` keeps them on ``app.state`` (the engine and session factory from the
 lifespan on); this module is the only code that reads ``app.state``. Routes declare what they need
@@ -15,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
 from shared.mailer import Mailer
 from shared.schema import SchemaGate
@@ -50,8 +52,15 @@ def get_schema_gate(request: Request) -> SchemaGate:
     return gate
 
 
+def get_password_hashing(request: Request) -> PasswordHashing:
+    """The process's bounded password hashing (:mod:`fastapi_shop.passwords`)."""
+    hashing: PasswordHashing = request.app.state.password_hashing
+    return hashing
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 SchemaGateDep = Annotated[SchemaGate, Depends(get_schema_gate)]
+PasswordHashingDep = Annotated[PasswordHashing, Depends(get_password_hashing)]

@@ -10,7 +10,6 @@ synchronously.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_shop.passwords import PasswordHashing
 from shared import emails, statements
 from shared import idempotency as idem
 from shared.domain import (
@@ -30,16 +30,18 @@ from shared.domain import (
     price_order,
 )
 from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.security import hash_password, new_token, verify_password
+from shared.security import new_token
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
-async def register_user(*, session: AsyncSession, email: str, password: str, full_name: str) -> User:
+async def register_user(
+    *, session: AsyncSession, passwords: PasswordHashing, email: str, password: str, full_name: str
+) -> User:
     """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.emails.normalize`, as the
-    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert)."""
-    # CPU-bound (tens of ms): in a worker thread, so the event loop keeps serving meanwhile
-    password_hash = await asyncio.to_thread(hash_password, password)
+    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert),
+    :class:`ServiceUnavailable` if no hashing slot frees up in time (:mod:`fastapi_shop.passwords`)."""
+    password_hash = await passwords.hash(password)
     user: User | None = await session.scalar(
         insert(User)
         .values(
@@ -54,11 +56,14 @@ async def register_user(*, session: AsyncSession, email: str, password: str, ful
     return user
 
 
-async def issue_token(*, session: AsyncSession, email: str, password: str, ttl_seconds: int) -> str | None:
-    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong."""
+async def issue_token(
+    *, session: AsyncSession, passwords: PasswordHashing, email: str, password: str, ttl_seconds: int
+) -> str | None:
+    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong. Raises
+    :class:`ServiceUnavailable` if no hashing slot frees up in time."""
     user = await session.scalar(statements.user_by_email(email))
     password_hash = user.password_hash if user else None
-    if not await asyncio.to_thread(verify_password, password_hash, password) or user is None:
+    if not await passwords.verify(password_hash, password) or user is None:
         return None
     token, token_hash = new_token()
     expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check

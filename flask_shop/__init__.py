@@ -12,13 +12,12 @@ from typing import Any
 
 from flask import Flask
 
-from flask_shop import auth, db, errors, health, middleware, orders, products, routing
+from flask_shop import auth, db, errors, health, middleware, orders, passwords, products, routing
 from flask_shop.content_types import JSONProvider
 from flask_shop.extensions import api, confirmations, cors
 from shared import http_api
 from shared.config import Settings
 from shared.mailer import LoggingMailer
-from shared.schema import SchemaGate
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -46,7 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     routing.init_app(app)  # before the blueprints add their rules
     db.init_app(app)
-    app.extensions["shop.schema_gate"] = SchemaGate()  # health.readiness: the database has this code's schema
+    health.init_app(app)
+    passwords.init_app(app)
     auth.init_app(app)
     middleware.init_app(app)
     cors.init_app(

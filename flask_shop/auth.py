@@ -21,6 +21,7 @@ from flask_shop import services
 from flask_shop.content_types import require_form, require_json
 from flask_shop.db import get_session
 from flask_shop.extensions import login_manager
+from flask_shop.passwords import get_password_hashing
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from flask_shop.smorest import BEARER_SCHEME, Blueprint
 from shared.models import AuthToken, User
@@ -103,22 +104,26 @@ def init_app(app: Flask) -> None:
 @require_json
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
-@blp.problem_responses(400, 409, 413, 415, 422)
+@blp.problem_responses(400, 409, 413, 415, 422, 503)
 def register(user_in: dict[str, Any]) -> User:
     """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
-    return services.register_user(session=get_session(), **user_in)
+    return services.register_user(session=get_session(), passwords=get_password_hashing(), **user_in)
 
 
 @blp.post("/auth/token")
 @require_form
 @blp.arguments(TokenRequestSchema, location="form")
 @blp.response(200, TokenSchema)
-@blp.problem_responses(400, 401, 413, 415, 422)
+@blp.problem_responses(400, 401, 413, 415, 422, 503)
 def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
     ttl = current_app.config["SHOP_SETTINGS"].token_ttl_seconds
     access_token = services.issue_token(
-        session=get_session(), email=form["username"], password=form["password"], ttl_seconds=ttl
+        session=get_session(),
+        passwords=get_password_hashing(),
+        email=form["username"],
+        password=form["password"],
+        ttl_seconds=ttl,
     )
     if access_token is None:
         raise unauthorized_error("Wrong email or password.")
@@ -129,7 +134,7 @@ def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 @blp.post("/auth/logout")
 @token_required
 @blp.response(204)
-@blp.problem_responses(401)
+@blp.problem_responses(401, 503)
 def logout() -> None:
     """Revoke the token this request was made with."""
     services.revoke_token(session=get_session(), token_id=current_login().auth_token.id)
@@ -138,7 +143,7 @@ def logout() -> None:
 @blp.get("/users/me")
 @token_required
 @blp.response(200, UserSchema)
-@blp.problem_responses(401)
+@blp.problem_responses(401, 503)
 def read_me() -> User:
     """The caller's account."""
     return current_login().user

@@ -6,34 +6,79 @@ committed. Services call ``session.commit()`` themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from flask import Flask, current_app, g
-from sqlalchemy import Engine
+from psycopg.abc import RV, PQGen
+from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 
 
+class DeadlineConnection(psycopg.Connection[Any]):
+    """A psycopg connection that waits at most ``answer_deadline_seconds`` for any answer of the server.
+
+    PostgreSQL enforces its own statement timeout, but a server that is frozen or cut off cannot, and
+    psycopg's blocking calls have no limit of their own: a request thread would wait for as long as the
+    server is away. ``wait`` is where psycopg waits for the server on an open connection; on timeout
+    (psycopg's ``_WaitTimeout``) the connection's state is unknown, so it is closed, which SQLAlchemy
+    sees as a disconnect and replaces.
+    """
+
+    answer_deadline_seconds: float | None = None
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        deadline = self.answer_deadline_seconds if timeout is None else timeout
+        try:
+            return super().wait(gen, interval, deadline)
+        except psycopg.errors._WaitTimeout:
+            self.close()
+            raise psycopg.OperationalError(f"the server sent no answer within {deadline} s") from None
+
+
 def create_engine(settings: Settings) -> Engine:
-    """The process's connection pool; gunicorn.conf.py sizes it to the worker's threads by default.
+    """The process's connection pool (gunicorn.conf.py sizes it to the worker's threads by default), each
+    connection bounded in time (see :mod:`shared.config`).
+
+    A request waits at most ``SHOP_DB_POOL_TIMEOUT_SECONDS`` for a connection, and a connection sets
+    PostgreSQL's statement, lock and idle-in-transaction timeouts as it starts (libpq's ``options``).
+    :class:`DeadlineConnection` bounds each wait for the server, for a server that cannot enforce its
+    timeout (frozen, unreachable). Each of these fails the request with a 503 (:mod:`shared.unavailable`).
+    ``pool_pre_ping`` replaces a connection the server dropped (a restart) at checkout, so a request after a
+    restart does not fail on a stale connection.
 
     Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another
     server connection, where a named prepared statement is missing or its name taken (psycopg's docs,
     "Prepared statements").
     """
-    connect_args: dict[str, object] = {"connect_timeout": 5}  # seconds to establish a connection (libpq)
+    connect_args: dict[str, object] = {"connect_timeout": settings.connect_timeout_seconds}
+    if options := settings.session_settings():
+        connect_args["options"] = " ".join(f"-c {name}={value}" for name, value in options.items())
     if settings.transaction_pooler:
         # psycopg then never prepares a statement, however often a query runs (by default: from the 6th time)
         connect_args["prepare_threshold"] = None
-    return sa_create_engine(
+    engine = sa_create_engine(
         settings.url_for_driver("psycopg"),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_seconds,
         pool_pre_ping=True,
         connect_args=connect_args,
         # a failed statement's error text (and so the log) leaves out its parameters: emails, hashes
         hide_parameters=True,
     )
+    deadline = settings.answer_deadline_seconds()
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> DeadlineConnection:
+        connection = DeadlineConnection.connect(*cargs, **cparams)
+        connection.answer_deadline_seconds = deadline
+        return connection
+
+    return engine
 
 
 def create_sessionmaker(engine: Engine) -> sessionmaker[Session]:

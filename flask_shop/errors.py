@@ -2,8 +2,9 @@
 
 Flask's defaults are HTML pages. These handlers cover domain exceptions (via :mod:`shared.problems`), every
 Werkzeug HTTP error (404 for unknown routes, 405 with ``Allow``, 400 malformed JSON, 413, 415, 401, 403),
-webargs validation errors (422, marshmallow messages flattened into JSON Pointers) and anything unhandled
-(500, logged, no trace to the client).
+webargs validation errors (422, marshmallow messages flattened into JSON Pointers), a database or resource
+that is unavailable right now (503 with ``Retry-After``, see :mod:`shared.unavailable`) and anything
+unhandled (500, logged, no trace to the client).
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from shared.domain import DomainError
-from shared.problems import MEDIA_TYPE, Problem, domain_problem, http_problem, validation_problem
+from shared.problems import (
+    MEDIA_TYPE,
+    Problem,
+    domain_problem,
+    http_problem,
+    unavailable_problem,
+    validation_problem,
+)
+from shared.unavailable import RETRY_AFTER_SECONDS, ServiceUnavailable, describe, unavailable_reason
 
 log = logging.getLogger("shop.errors")
 
@@ -50,6 +60,16 @@ def handle_http_exception(exc: HTTPException) -> Response:
     return problem_response(http_problem(status, detail), headers)
 
 
+def handle_unavailable(exc: Exception) -> Response:
+    """503 with ``Retry-After`` for a database or resource that is unavailable right now, logged as one
+    warning line; any other database error is a 500 (:func:`handle_unexpected`)."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return handle_unexpected(exc)
+    log.warning("503 on %s %s: %s (%s)", request.method, request.path, reason, describe(exc))
+    return problem_response(unavailable_problem(reason), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def handle_unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem_response(http_problem(500, "Something went wrong on our side."))
@@ -59,6 +79,8 @@ def init_app(app: Flask) -> None:
     """Register the handlers above on ``app`` (after flask-smorest, whose own handler they replace)."""
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(SQLAlchemyError, handle_unavailable)  # psycopg's errors arrive wrapped
+    app.register_error_handler(ServiceUnavailable, handle_unavailable)
     app.register_error_handler(Exception, handle_unexpected)
 
 

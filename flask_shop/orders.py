@@ -47,7 +47,7 @@ def render_order(order: Order) -> str:
 @blp.arguments(OrderCreateSchema)
 @blp.arguments(IdempotencyKeyHeaderSchema, location="headers")
 @blp.response(201, OrderSchema)
-@blp.problem_responses(400, 401, 409, 413, 415, 422)
+@blp.problem_responses(400, 401, 409, 413, 415, 422, 503)
 def place_order(order_in: dict[str, Any], headers: dict[str, str]) -> Response:
     """Place an order; prices come from the catalog. A retry with the same ``Idempotency-Key`` and body
     replays the first response with ``Idempotent-Replayed: true`` and creates nothing."""
@@ -72,7 +72,7 @@ def place_order(order_in: dict[str, Any], headers: dict[str, str]) -> Response:
 @token_required
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, OrderPageSchema)
-@blp.problem_responses(400, 401, 414, 422)
+@blp.problem_responses(400, 401, 414, 422, 503)
 def list_orders(query: dict[str, Any]) -> dict[str, Any]:
     """The caller's orders, newest first."""
     limit, offset = query["limit"], query["offset"]
@@ -85,7 +85,7 @@ def list_orders(query: dict[str, Any]) -> dict[str, Any]:
 @blp.get(f"/{ORDER_ID}")
 @token_required
 @blp.response(200, OrderSchema)
-@blp.problem_responses(401, 404)
+@blp.problem_responses(401, 404, 503)
 def get_order(order_id: int) -> Order:
     """One of the caller's orders; someone else's order is 404, as if it did not exist."""
     return services.get_order(session=get_session(), user=current_login().user, order_id=order_id)
@@ -94,7 +94,7 @@ def get_order(order_id: int) -> Order:
 @blp.post(f"/{ORDER_ID}/cancel")
 @token_required
 @blp.response(200, OrderSchema)
-@blp.problem_responses(401, 404, 409)
+@blp.problem_responses(401, 404, 409, 503)
 def cancel_order(order_id: int) -> Order:
     """Cancel the order and restore its stock. 409 ``order-not-cancellable`` if already cancelled."""
     return services.cancel_order(session=get_session(), user=current_login().user, order_id=order_id)

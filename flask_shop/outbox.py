@@ -2,7 +2,7 @@
 
 ``place_order`` writes an ``outbox`` row in the order's own transaction. Two things deliver it:
 
-1. right after the response, the :class:`ConfirmationSender` extension runs :func:`deliver_order_confirmation`
+1. right after the response, the :class:`ConfirmationSender` extension runs :func:`send_order_confirmation`
    for the new order's id on a small thread pool, in its own session;
 2. if the process died first (or the mailer failed), the row stays unsent, and :func:`run_relay` picks it up:
    every ``SHOP_OUTBOX_RELAY_SECONDS`` it delivers rows older than that interval.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,10 +38,12 @@ from shared import statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
 from shared.models import Order
+from shared.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.outbox")
 
 RELAY_BATCH = 100
+NOT_SENT = "confirmation of order %d not sent (%s); the relay will retry"
 RELAY_STOP_TIMEOUT_SECONDS = 10  # within gunicorn's graceful_timeout (30 s)
 
 
@@ -49,7 +51,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
     """Send the order's confirmation and mark the order ``confirmed``, in one transaction.
 
     Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
-    order's message is marked sent without mailing. Mailer errors are logged and counted in
+    order's message is marked sent without mailing. A mailer error is logged as a warning and counted in
     ``outbox.attempts``; the relay retries later.
     """
     with sessionmaker() as session:
@@ -61,8 +63,8 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:
                 mailer.send(confirmation_email(message.payload))
-            except Exception:
-                log.exception("confirmation for order %d failed; the relay will retry", order_id)
+            except Exception as exc:
+                log.warning(NOT_SENT, order_id, describe(exc))
                 session.rollback()
                 session.execute(statements.count_failed_attempt(message_id))
                 session.commit()
@@ -73,6 +75,15 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
         message.attempts += 1
         session.commit()
         return True
+
+
+def send_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: Mailer, order_id: int) -> None:
+    """:func:`deliver_order_confirmation`, run after the response. A failure (the database went away since
+    the order committed) is expected and logged once, as a warning: the row stays unsent, for the relay."""
+    try:
+        deliver_order_confirmation(sessionmaker=sessionmaker, mailer=mailer, order_id=order_id)
+    except Exception as exc:
+        log.warning(NOT_SENT, order_id, describe(exc))
 
 
 def relay_pending(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_than: timedelta) -> int:
@@ -108,8 +119,11 @@ def relay_round(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_th
         if sent := relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=older_than):
             log.info("relayed %d leftover order confirmations", sent)
         purge_expired_idempotency_keys(sessionmaker=sessionmaker)
-    except Exception:
-        log.exception("outbox relay round failed")
+    except Exception as exc:
+        if unavailable_reason(exc) is None:
+            log.exception("outbox relay round failed")
+        else:
+            log.warning("outbox relay round failed (%s); next round in its interval", describe(exc))
 
 
 class ConfirmationSender:
@@ -133,13 +147,9 @@ class ConfirmationSender:
     def submit(self, order_id: int) -> None:
         """Queue the confirmation of a committed order; returns at once."""
         state = _state(current_app)
-        future = state.executor.submit(
-            deliver_order_confirmation,
-            sessionmaker=state.sessionmaker,
-            mailer=state.mailer,
-            order_id=order_id,
+        state.executor.submit(
+            send_order_confirmation, sessionmaker=state.sessionmaker, mailer=state.mailer, order_id=order_id
         )
-        future.add_done_callback(_log_failure)
 
     def start_relay(self, app: Flask) -> None:
         """Run :func:`run_relay` on a daemon thread of this process until :meth:`shutdown`."""
@@ -184,11 +194,6 @@ class _SenderState:
 def _state(app: Flask) -> _SenderState:
     state: _SenderState = app.extensions["shop.confirmations"]
     return state
-
-
-def _log_failure(future: Future[bool]) -> None:
-    if (exc := future.exception()) is not None:
-        log.error("order confirmation failed; the relay will retry", exc_info=exc)
 
 
 cli = AppGroup("shop", help="The shop's own commands.")

@@ -28,7 +28,7 @@ PRODUCT_ID = "<id:product_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_
 @blp.get("")
 @blp.arguments(ProductQuerySchema, location="query")
 @blp.response(200, ProductPageSchema)
-@blp.problem_responses(400, 414, 422)
+@blp.problem_responses(400, 414, 422, 503)
 def list_products(query: dict[str, Any]) -> dict[str, Any]:
     """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
     limit, offset = query["limit"], query["offset"]
@@ -40,7 +40,7 @@ def list_products(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get(f"/{PRODUCT_ID}")
 @blp.response(200, ProductSchema)
-@blp.problem_responses(404)
+@blp.problem_responses(404, 503)
 def get_product(product_id: int) -> Product:
     """One product; 404 if there is none with this id."""
     return services.get_product(session=get_session(), product_id=product_id)
@@ -51,7 +51,7 @@ def get_product(product_id: int) -> Product:
 @admin_required
 @blp.arguments(ProductCreateSchema)
 @blp.response(201, ProductSchema)
-@blp.problem_responses(400, 401, 403, 409, 413, 415, 422)
+@blp.problem_responses(400, 401, 403, 409, 413, 415, 422, 503)
 def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, str]]:
     """Add a product (admins only). 409 ``sku-taken`` if the SKU exists."""
     product = services.create_product(session=get_session(), **product_in)
@@ -63,7 +63,7 @@ def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, 
 @admin_required
 @blp.arguments(ProductUpdateSchema)
 @blp.response(200, ProductSchema)
-@blp.problem_responses(400, 401, 403, 404, 413, 415, 422)
+@blp.problem_responses(400, 401, 403, 404, 413, 415, 422, 503)
 def update_product(changes: dict[str, Any], product_id: int) -> Product:
     """Change any of name, description, price_cents and stock (admins only)."""
     return services.update_product(session=get_session(), product_id=product_id, changes=changes)

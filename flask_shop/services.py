@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from flask_shop.passwords import PasswordHashing
 from shared import emails, statements
 from shared import idempotency as idem
 from shared.domain import (
@@ -29,15 +30,18 @@ from shared.domain import (
     price_order,
 )
 from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.security import hash_password, new_token, verify_password
+from shared.security import new_token
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
-def register_user(*, session: Session, email: str, password: str, full_name: str) -> User:
+def register_user(
+    *, session: Session, passwords: PasswordHashing, email: str, password: str, full_name: str
+) -> User:
     """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.emails.normalize`, as the
-    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert)."""
-    password_hash = hash_password(password)  # CPU-bound, tens of ms (argon2 releases the GIL)
+    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert),
+    :class:`ServiceUnavailable` if no hashing slot frees up in time (:mod:`flask_shop.passwords`)."""
+    password_hash = passwords.hash(password)
     user: User | None = session.scalar(
         insert(User)
         .values(
@@ -52,11 +56,14 @@ def register_user(*, session: Session, email: str, password: str, full_name: str
     return user
 
 
-def issue_token(*, session: Session, email: str, password: str, ttl_seconds: int) -> str | None:
-    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong."""
+def issue_token(
+    *, session: Session, passwords: PasswordHashing, email: str, password: str, ttl_seconds: int
+) -> str | None:
+    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong. Raises
+    :class:`ServiceUnavailable` if no hashing slot frees up in time."""
     user = session.scalar(statements.user_by_email(email))
     password_hash = user.password_hash if user else None
-    if not verify_password(password_hash, password) or user is None:
+    if not passwords.verify(password_hash, password) or user is None:
         return None
     token, token_hash = new_token()
     expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check

@@ -24,6 +24,7 @@ from flask_shop.schemas import ProblemDetailsSchema, ValidationProblemSchema
 from shared.problems import MEDIA_TYPE
 
 F = TypeVar("F", bound=Callable[..., Any])
+RETRY_AFTER_HEADER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 BEARER_SCHEME = "OAuth2PasswordBearer"  # FastAPI's name for the same scheme, so both documents match
 
 
@@ -47,6 +48,8 @@ class ShopApi(flask_smorest.Api):  # type: ignore[misc]
             if status == 422:  # validation-error, or an operation's own rule (unknown-product, ...)
                 schema = {"anyOf": [ValidationProblemSchema, ProblemDetailsSchema]}
             response: dict[str, Any] = {"description": status.phrase, "schema": schema}
+            if status in (429, 503):
+                response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
             prepare_response(response, self.spec, MEDIA_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
 

@@ -4,7 +4,17 @@
 - ``SHOP_DB_POOL_SIZE`` (5) and ``SHOP_DB_MAX_OVERFLOW`` (10): connections kept open, and extra ones
   allowed under load, per process
 - ``SHOP_DB_TRANSACTION_POOLER`` (false): true when ``DATABASE_URL`` points at a pooler in transaction mode
-  (PgBouncer ``pool_mode = transaction``): the apps then use no server-side prepared statements
+  (PgBouncer ``pool_mode = transaction``): the apps then use no server-side prepared statements, and send
+  no session settings (the timeouts below): set those in the pooler or on the database role instead
+- ``SHOP_DB_CONNECT_TIMEOUT_SECONDS`` (3): how long opening a connection may take
+- ``SHOP_DB_POOL_TIMEOUT_SECONDS`` (3): how long a request waits for a pooled connection when all are in use
+- ``SHOP_DB_STATEMENT_TIMEOUT_MS`` (5000), ``SHOP_DB_LOCK_TIMEOUT_MS`` (2000) and
+  ``SHOP_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`` (10000): PostgreSQL's ``statement_timeout``, ``lock_timeout``
+  and ``idle_in_transaction_session_timeout`` for each of the apps' connections; 0 turns one off. The apps
+  also give up waiting for any answer one second after the statement timeout, for a server that cannot
+  enforce it (stopped, or unreachable)
+- ``SHOP_PASSWORD_HASH_CONCURRENCY`` (2): argon2 hashes computed at once per process; more wait up to a
+  second, then get a 503
 - ``CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (default: none)
 - ``LOG_LEVEL``: a :mod:`logging` level name (default ``INFO``)
 - ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
@@ -75,6 +85,12 @@ class Settings:
     pool_size: int = 5
     max_overflow: int = 10
     transaction_pooler: bool = False
+    connect_timeout_seconds: int = 3
+    pool_timeout_seconds: int = 3
+    statement_timeout_ms: int = 5000
+    lock_timeout_ms: int = 2000
+    idle_in_transaction_timeout_ms: int = 10000
+    password_hash_concurrency: int = 2
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
     token_ttl_seconds: int = 86400
@@ -94,6 +110,12 @@ class Settings:
             pool_size=_int("SHOP_DB_POOL_SIZE", 5, minimum=1),
             max_overflow=_int("SHOP_DB_MAX_OVERFLOW", 10, minimum=0),
             transaction_pooler=_bool("SHOP_DB_TRANSACTION_POOLER", False),
+            connect_timeout_seconds=_int("SHOP_DB_CONNECT_TIMEOUT_SECONDS", 3, minimum=1),
+            pool_timeout_seconds=_int("SHOP_DB_POOL_TIMEOUT_SECONDS", 3, minimum=1),
+            statement_timeout_ms=_int("SHOP_DB_STATEMENT_TIMEOUT_MS", 5000, minimum=0),
+            lock_timeout_ms=_int("SHOP_DB_LOCK_TIMEOUT_MS", 2000, minimum=0),
+            idle_in_transaction_timeout_ms=_int("SHOP_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10000, minimum=0),
+            password_hash_concurrency=_int("SHOP_PASSWORD_HASH_CONCURRENCY", 2, minimum=1),
             cors_origins=origins,
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
             token_ttl_seconds=_int("SHOP_TOKEN_TTL_SECONDS", 86400, minimum=1),
@@ -109,6 +131,25 @@ class Settings:
         handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         logging.basicConfig(level=self.log_level, handlers=[handler])
         logging.getLogger("shop").setLevel(self.log_level)
+
+    def session_settings(self) -> dict[str, str]:
+        """The PostgreSQL settings each app connection starts with, in milliseconds: ``statement_timeout``,
+        ``lock_timeout`` and ``idle_in_transaction_session_timeout`` (PostgreSQL docs, "Client Connection
+        Defaults"). Empty behind a transaction pooler, which cannot pass them on (PgBouncer refuses startup
+        parameters it does not track)."""
+        if self.transaction_pooler:
+            return {}
+        return {
+            "statement_timeout": str(self.statement_timeout_ms),
+            "lock_timeout": str(self.lock_timeout_ms),
+            "idle_in_transaction_session_timeout": str(self.idle_in_transaction_timeout_ms),
+        }
+
+    def answer_deadline_seconds(self) -> float | None:
+        """How long a client waits for any one answer from the database before it gives the connection up:
+        one second more than ``statement_timeout``, so the server's own timeout, with its clear error, comes
+        first; ``None`` (no limit) when the statement timeout is off."""
+        return self.statement_timeout_ms / 1000 + 1 if self.statement_timeout_ms else None
 
     def url_for_driver(self, driver: str) -> URL:
         """The database URL with the given SQLAlchemy driver, e.g. ``"asyncpg"`` or ``"psycopg"``.

@@ -58,6 +58,17 @@ def raw_problem_response(status: int, detail: str) -> bytes:
     return head.encode("ascii") + body
 
 
+def unavailable_problem(detail: str) -> Problem:
+    """503 ``service-unavailable``: the request could succeed later (see :mod:`shared.unavailable`); the
+    response carries ``Retry-After``."""
+    return Problem(
+        status=503,
+        type=TYPE_BASE + "service-unavailable",
+        title="Service unavailable, try again shortly.",
+        detail=detail,
+    )
+
+
 def validation_problem(errors: list[dict[str, str]]) -> Problem:
     """422 ``validation-error``; ``errors`` holds ``{"pointer"|"parameter"|"header": ..., "detail": ...}``.
 

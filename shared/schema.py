@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -81,7 +81,13 @@ def lock_migrations(connection: Connection) -> None:
     A session-level lock (``pg_advisory_lock``), so it must be taken on a direct connection to PostgreSQL:
     through a transaction-mode pooler (PgBouncer ``pool_mode=transaction``) the next statement may run on
     another server connection, and the lock would protect nothing.
+
+    The session first turns off the statement and lock timeouts, which the database role may carry as
+    defaults for the apps (k8s production): a run waits for a concurrent one as long as that takes, and a
+    migration may run longer than any request should.
     """
+    connection.execute(text("SET statement_timeout = 0"))
+    connection.execute(text("SET lock_timeout = 0"))
     connection.execute(select(func.pg_advisory_lock(MIGRATION_LOCK_ID)))
     connection.commit()  # the lock outlives this transaction; Alembic then begins its own
 

@@ -12,6 +12,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -213,3 +214,21 @@ async def test_a_failed_statement_never_logs_its_parameters(
     for secret in (email, "Secret Name", "$argon2id$"):
         assert secret not in caplog.text
     assert not re.search("[0-9a-f]{64}", caplog.text)  # a token's SHA-256 digest
+
+
+async def test_a_confirmation_that_cannot_reach_the_database_is_one_warning(
+    app_settings: Settings, mailer: RecordingMailer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the 201, the database is gone: the delivery fails, as expected, leaving the row to the relay;
+    one warning says so, and nothing reaches the server as an error of the request."""
+    unreachable = create_engine(replace(app_settings, database_url="postgresql://shop@127.0.0.1:1/shop"))
+    try:
+        await outbox.send_order_confirmation(
+            sessionmaker=create_sessionmaker(unreachable), mailer=mailer, order_id=1
+        )
+    finally:
+        await unreachable.dispose()
+    (record,) = [r for r in caplog.records if r.name.startswith("shop")]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert "confirmation of order 1 not sent (ConnectionRefusedError" in record.getMessage()
+    assert mailer.sent == []

@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -198,3 +199,21 @@ def test_a_failed_statement_never_logs_its_parameters(
     for secret in (email, "Secret Name", "$argon2id$"):
         assert secret not in caplog.text
     assert not re.search("[0-9a-f]{64}", caplog.text)  # a token's SHA-256 digest
+
+
+def test_a_confirmation_that_cannot_reach_the_database_is_one_warning(
+    app_settings: Settings, mailer: RecordingMailer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the 201, the database is gone: the delivery fails, as expected, leaving the row to the relay;
+    one warning says so."""
+    unreachable = create_engine(replace(app_settings, database_url="postgresql://shop@127.0.0.1:1/shop"))
+    try:
+        outbox.send_order_confirmation(
+            sessionmaker=create_sessionmaker(unreachable), mailer=mailer, order_id=1
+        )
+    finally:
+        unreachable.dispose()
+    (record,) = [r for r in caplog.records if r.name.startswith("shop")]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert "confirmation of order 1 not sent (sqlalchemy.exc.OperationalError" in record.getMessage()
+    assert mailer.sent == []

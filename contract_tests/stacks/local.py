@@ -36,6 +36,7 @@ from contract_tests.stacks import (
     AppTarget,
     Deployment,
 )
+from shared.config import Settings
 
 
 @contextlib.contextmanager
@@ -152,15 +153,20 @@ def _pgbouncer(pgbouncer: str, database_url: str, workdir: Path) -> Iterator[str
     ``postgresql://`` URL of the same database through it.
 
     The ``*`` entry makes every database of the cluster reachable, logged in as ``postgres`` (trusted on
-    127.0.0.1), so PgBouncer needs no password file. PgBouncer refuses to run as root, like PostgreSQL: as
-    root it runs as the ``postgres`` system user, which owns ``workdir`` by then.
+    127.0.0.1), so PgBouncer needs no password file. Its ``connect_query`` gives each server connection the
+    session settings the apps cannot send through a transaction pooler (:meth:`Settings.session_settings`).
+    PgBouncer refuses to run as root, like PostgreSQL: as root it runs as the ``postgres`` system user, which
+    owns ``workdir`` by then.
     """
     server = urlsplit(database_url)
     port = port_for.select_random()
     config = workdir / "pgbouncer.ini"
+    session_settings = "; ".join(
+        f"SET {name} = {value}" for name, value in Settings().session_settings().items()
+    )
     config.write_text(
         f"""[databases]
-* = host={server.hostname} port={server.port} user=postgres
+* = host={server.hostname} port={server.port} user=postgres connect_query='{session_settings}'
 
 [pgbouncer]
 listen_addr = 127.0.0.1

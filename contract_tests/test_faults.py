@@ -1,0 +1,158 @@
+"""Faults the apps must answer quickly and honestly: ``503 service-unavailable`` with ``Retry-After``, never
+a 500 or a hang, and nothing written.
+
+The database unreachable, a row locked by another transaction, every pooled connection in use, every
+password-hashing slot busy. Faults that need control of the database's processes (a restart, a freeze, a
+killed worker) are in ``make chaos`` (``chaos/``), on the local stack.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import port_for
+import psycopg
+import pytest
+
+from contract_tests.client import PASSWORD, Api, assert_problem
+from contract_tests.concurrently import run_together
+from contract_tests.stacks import Deployment
+
+# the apps' defaults (shared/config.py), which every stack runs with
+LOCK_TIMEOUT_SECONDS = 2
+CONNECT_TIMEOUT_SECONDS = 3
+READINESS_TIMEOUT_SECONDS = 2
+MARGIN_SECONDS = 2  # scheduling on a busy 2-core machine: the bound is what matters, not the speed
+
+FAKE_AUTH = {"Authorization": "Bearer not-a-token-the-database-is-asked-about"}
+USER = {"email": "x@example.com", "password": PASSWORD, "full_name": "X"}
+PRODUCT = {"sku": "X-1", "name": "X", "price_cents": 1, "stock": 1}
+ORDER = {"items": [{"product_id": 1, "quantity": 1}]}
+# every operation that reads or writes the database, as (method, path, keyword arguments for httpx)
+DATABASE_OPERATIONS: list[tuple[str, str, dict[str, object]]] = [
+    ("POST", "/api/v1/auth/register", {"json": USER}),
+    ("POST", "/api/v1/auth/token", {"data": {"username": "x@example.com", "password": PASSWORD}}),
+    ("POST", "/api/v1/auth/logout", {"headers": FAKE_AUTH}),
+    ("GET", "/api/v1/users/me", {"headers": FAKE_AUTH}),
+    ("GET", "/api/v1/products", {}),
+    ("POST", "/api/v1/products", {"headers": FAKE_AUTH, "json": PRODUCT}),
+    ("GET", "/api/v1/products/1", {}),
+    ("PATCH", "/api/v1/products/1", {"headers": FAKE_AUTH, "json": {"stock": 1}}),
+    ("POST", "/api/v1/orders", {"headers": FAKE_AUTH, "json": ORDER}),
+    ("GET", "/api/v1/orders", {"headers": FAKE_AUTH}),
+    ("GET", "/api/v1/orders/1", {"headers": FAKE_AUTH}),
+    ("POST", "/api/v1/orders/1/cancel", {"headers": FAKE_AUTH}),
+]  # fmt: skip
+
+
+def assert_unavailable(response: httpx.Response) -> str:
+    """Assert a 503 ``service-unavailable`` problem with a ``Retry-After`` in seconds; returns its detail."""
+    problem = assert_problem(response, 503, "service-unavailable")
+    assert response.headers.get("Retry-After", "").isdigit(), response.headers
+    detail: str = problem["detail"]
+    return detail
+
+
+@contextmanager
+def row_locked(database_url: str, product_id: int) -> Iterator[None]:
+    """Hold ``FOR UPDATE`` on a product's row from another transaction, as a long-running one would."""
+    with psycopg.connect(database_url) as locker:
+        locker.execute("SELECT id FROM products WHERE id = %s FOR UPDATE", (product_id,))
+        yield
+        locker.rollback()
+
+
+def timed(send: httpx.Client, method: str, path: str, **kwargs: object) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = send.request(method, path, **kwargs)  # type: ignore[arg-type]
+    return response, time.monotonic() - started
+
+
+def test_every_operation_answers_503_while_the_database_is_unreachable(
+    app: str, deployment: Deployment
+) -> None:
+    if deployment.start_variant is None:
+        pytest.skip("this stack cannot start an app against an unreachable database")
+    closed_port = port_for.select_random()  # nothing listens here
+    database_url = f"postgresql://shop@127.0.0.1:{closed_port}/shop"
+    with (
+        deployment.start_variant(app, {"DATABASE_URL": database_url}) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        for method, path, kwargs in DATABASE_OPERATIONS:
+            response, seconds = timed(http, method, path, **kwargs)
+            assert assert_unavailable(response) == "The database cannot be reached.", (method, path)
+            assert seconds < CONNECT_TIMEOUT_SECONDS + MARGIN_SECONDS, (method, path, seconds)
+        ready, seconds = timed(http, "GET", "/readyz")
+        assert_problem(ready, 503)
+        assert seconds < READINESS_TIMEOUT_SECONDS + MARGIN_SECONDS
+        assert http.get("/healthz").status_code == 200
+
+
+def test_a_locked_row_gets_a_quick_503_and_changes_nothing(api: Api, database_url: str) -> None:
+    customer = api.new_customer()
+    locked = api.create_product(stock=5)
+    other = api.create_product(stock=5)
+    with row_locked(database_url, locked["id"]):
+        patched, seconds = timed(
+            api.http, "PATCH", f"/api/v1/products/{locked['id']}", json={"stock": 1}, headers=api.admin
+        )
+        assert assert_unavailable(patched) == "A row this request needs is locked by another transaction."
+        assert LOCK_TIMEOUT_SECONDS - 0.5 < seconds < LOCK_TIMEOUT_SECONDS + MARGIN_SECONDS
+
+        both = [(locked["id"], 1), (other["id"], 1)]
+        assert_unavailable(api.place_order(customer, both))
+        # what the lock does not touch is served meanwhile, and reads never wait for it
+        assert api.place_order(customer, [(other["id"], 1)]).status_code == 201
+        read, seconds = timed(api.http, "GET", f"/api/v1/products/{locked['id']}")
+        assert read.status_code == 200
+        assert seconds < 1 + MARGIN_SECONDS
+
+    assert api.stock(locked["id"]) == 5
+    assert api.stock(other["id"]) == 4
+    assert api.order_count(customer) == 1
+    api.set_stock(locked["id"], 1)  # and the row is writable again once the lock is gone
+    assert api.stock(locked["id"]) == 1
+
+
+def test_requests_that_find_every_pooled_connection_busy_get_a_quick_503(
+    app: str, api: Api, deployment: Deployment, database_url: str
+) -> None:
+    if deployment.start_variant is None:
+        pytest.skip("this stack cannot start an app with other settings")
+    product = api.create_product()
+    one_connection = {
+        "SHOP_DB_POOL_SIZE": "1",
+        "SHOP_DB_MAX_OVERFLOW": "0",
+        "SHOP_DB_POOL_TIMEOUT_SECONDS": "1",
+    }
+    admin = api.admin
+    with deployment.start_variant(app, one_connection) as url, row_locked(database_url, product["id"]):
+        # each process's one connection waits on the lock; the other requests wait for a connection
+        patch = lambda http: http.patch(f"/api/v1/products/{product['id']}", json={"stock": 3}, headers=admin)  # noqa: E731
+        started = time.monotonic()
+        responses = run_together(url, [patch] * 6)
+        seconds = time.monotonic() - started
+    details = [assert_unavailable(response) for response in responses]
+    assert "Every database connection is in use." in details, details
+    assert seconds < LOCK_TIMEOUT_SECONDS + MARGIN_SECONDS + 1
+    assert api.stock(product["id"]) == 10
+
+
+def test_logins_beyond_the_hashing_slots_get_a_quick_503(app: str, api: Api, deployment: Deployment) -> None:
+    if deployment.start_variant is None:
+        pytest.skip("this stack cannot start an app with other settings")
+    customer = api.new_customer()
+    with deployment.start_variant(app, {"SHOP_PASSWORD_HASH_CONCURRENCY": "1"}) as url:
+        login = lambda http: http.post(  # noqa: E731
+            "/api/v1/auth/token", data={"username": customer.email, "password": PASSWORD}
+        )
+        responses = run_together(url, [login] * 24)
+    statuses = sorted(response.status_code for response in responses)
+    assert set(statuses) == {200, 503}, statuses  # some served, the rest refused, nothing else
+    for response in responses:
+        if response.status_code == 503:
+            assert assert_unavailable(response) == "Too many password checks are in progress."
