@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from shared import http_api
 from shared.domain import DomainError
 from shared.problems import (
     MEDIA_TYPE,
@@ -154,11 +155,6 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(allowed))
 
 
-RETRY_AFTER_HEADER = {
-    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
-}
-
-
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting ``statuses`` as ``application/problem+json``."""
     responses: dict[int | str, dict[str, Any]] = {}
@@ -171,6 +167,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": http_problem(status).title,
             "content": {MEDIA_TYPE: {"schema": schema}},
         }
-        if status in (429, 503):
-            responses[status]["headers"] = RETRY_AFTER_HEADER
+        if status in http_api.RESPONSE_HEADERS:
+            responses[status]["headers"] = http_api.RESPONSE_HEADERS[status]
     return responses

@@ -21,10 +21,10 @@ from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
 from flask_shop.schemas import ProblemDetailsSchema, ValidationProblemSchema
+from shared import http_api
 from shared.problems import MEDIA_TYPE
 
 F = TypeVar("F", bound=Callable[..., Any])
-RETRY_AFTER_HEADER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 BEARER_SCHEME = "OAuth2PasswordBearer"  # FastAPI's name for the same scheme, so both documents match
 
 
@@ -48,8 +48,8 @@ class ShopApi(flask_smorest.Api):  # type: ignore[misc]
             if status == 422:  # validation-error, or an operation's own rule (unknown-product, ...)
                 schema = {"anyOf": [ValidationProblemSchema, ProblemDetailsSchema]}
             response: dict[str, Any] = {"description": status.phrase, "schema": schema}
-            if status in (429, 503):
-                response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+            if status in http_api.RESPONSE_HEADERS:
+                response["headers"] = http_api.RESPONSE_HEADERS[status]
             prepare_response(response, self.spec, MEDIA_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
 

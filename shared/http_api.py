@@ -20,6 +20,13 @@ MAX_REQUEST_LINE_BYTES = 4094  # "METHOD target HTTP/1.1", without its CRLF
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190  # one field line, "name: value" and its CRLF
 
+# OpenAPI response headers, by status: a 503 says when to try again (shared/unavailable.py)
+RESPONSE_HEADERS: dict[int, dict[str, dict[str, object]]] = {
+    503: {
+        "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+    },
+}
+
 CORS_METHODS = ("GET", "POST", "PATCH")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER)
 CORS_EXPOSE_HEADERS = ("Location", "Idempotent-Replayed", REQUEST_ID_HEADER)
