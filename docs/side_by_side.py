@@ -275,7 +275,7 @@ TOPICS = (
     Topic(
         "Dependency injection and sessions",
         fastapi=(
-            Python("fastapi_shop/db.py", ("get_session", "SessionDep")),
+            Python("fastapi_shop/db.py", ("get_session", "close_session", "SessionDep")),
             Python("fastapi_shop/resources.py", ("get_sessionmaker", "SessionmakerDep")),
         ),
         flask=(Python("flask_shop/db.py", ("get_session", "close_session", "init_app")),),
@@ -292,7 +292,9 @@ TOPICS = (
         `teardown_appcontext`, closes it when the request's app context ends; what the app holds lives in
         `app.extensions` and `app.config`, reached through `current_app`. Both session factories set
         `expire_on_commit=False`, which async code needs (reading an expired attribute would be I/O) and the
-        Flask app keeps so that the services behave alike.
+        Flask app keeps so that the services behave alike. In both, closing runs once the answer is decided:
+        a rollback that fails there because the database went away is one warning and a discarded connection,
+        not an error of a finished response.
         """,
     ),
     Topic(

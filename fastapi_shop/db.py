@@ -7,14 +7,19 @@ response has been sent, so it must not commit).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from fastapi_shop.resources import SessionmakerDep
 from shared.config import Settings
+from shared.unavailable import describe, unavailable_reason
+
+log = logging.getLogger("shop.db")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -59,8 +64,30 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 async def get_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSession]:
     """Yield the request's session; closing it rolls back anything left uncommitted."""
-    async with sessionmaker() as session:
+    session = sessionmaker()
+    try:
         yield session
+    finally:
+        await close_session(session)
+
+
+async def close_session(session: AsyncSession) -> None:
+    """Close ``session``: its connection goes back to the pool, rolled back.
+
+    This runs after the response has been sent. If the database went away meanwhile, the rollback fails:
+    the client already has its answer and nothing was committed, so that is one warning, and the
+    connection is invalidated (closed and never reused). Raised from here, the error would reach the
+    server as a failure of a finished response, and uvicorn would drop the client's connection.
+    """
+    try:
+        await session.close()
+    except (SQLAlchemyError, OSError) as error:
+        if unavailable_reason(error) is None:
+            raise
+        log.warning(
+            "the request's session did not close cleanly (%s); its connection is discarded", describe(error)
+        )
+        await session.invalidate()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

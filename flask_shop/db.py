@@ -6,6 +6,7 @@ committed. Services call ``session.commit()`` themselves.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -13,9 +14,13 @@ from flask import Flask, current_app, g
 from psycopg.abc import RV, PQGen
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
+from shared.unavailable import describe, unavailable_reason
+
+log = logging.getLogger("shop.db")
 
 
 class DeadlineConnection(psycopg.Connection[Any]):
@@ -95,9 +100,24 @@ def get_session() -> Session:
 
 
 def close_session(exc: BaseException | None = None) -> None:
+    """Close the request's session, if it opened one: its connection goes back to the pool, rolled back.
+
+    This runs after the view has made the response. If the database went away meanwhile, the rollback
+    fails: the client's answer is already decided and nothing was committed, so that is one warning, and
+    the connection is invalidated (closed and never reused) rather than the response turned into a 500.
+    """
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except SQLAlchemyError as error:
+        if unavailable_reason(error) is None:
+            raise
+        log.warning(
+            "the request's session did not close cleanly (%s); its connection is discarded", describe(error)
+        )
+        session.invalidate()
 
 
 def init_app(app: Flask) -> None:

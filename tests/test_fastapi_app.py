@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from fastapi_shop import outbox, services
-from fastapi_shop.db import create_engine, create_sessionmaker
+from fastapi_shop.db import create_engine, create_sessionmaker, get_session
 from fastapi_shop.main import create_app
 from fastapi_shop.resources import get_mailer
 from shared.config import Settings
@@ -232,3 +233,22 @@ async def test_a_confirmation_that_cannot_reach_the_database_is_one_warning(
     assert (record.levelname, record.exc_info) == ("WARNING", None)
     assert "confirmation of order 1 not sent (ConnectionRefusedError" in record.getMessage()
     assert mailer.sent == []
+
+
+async def test_a_session_whose_database_went_away_closes_with_one_warning(
+    sessionmaker: async_sessionmaker[AsyncSession], database: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The request's connection is cut while its transaction is open; closing the session after the
+    response is one warning, not an error of a finished response, and the pool hands out a working
+    connection next."""
+    sessions = get_session(sessionmaker)
+    session = await anext(sessions)
+    pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    database.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    database.commit()
+    await anext(sessions, None)  # the code after ``yield``, which FastAPI runs once the response is sent
+    (record,) = [r for r in caplog.records if r.name.startswith("shop")]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert "the request's session did not close cleanly" in record.getMessage()
+    async with sessionmaker() as fresh:
+        assert (await fresh.execute(text("SELECT 1"))).scalar_one() == 1

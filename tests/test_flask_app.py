@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from flask_shop import create_app, outbox
-from flask_shop.db import create_engine, create_sessionmaker
+from flask_shop.db import create_engine, create_sessionmaker, get_session
 from flask_shop.extensions import confirmations
 from shared.config import Settings
 from shared.domain import OrderStatus
@@ -217,3 +218,20 @@ def test_a_confirmation_that_cannot_reach_the_database_is_one_warning(
     assert (record.levelname, record.exc_info) == ("WARNING", None)
     assert "confirmation of order 1 not sent (sqlalchemy.exc.OperationalError" in record.getMessage()
     assert mailer.sent == []
+
+
+def test_a_session_whose_database_went_away_closes_with_one_warning(
+    app: Flask, database: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The request's connection is cut while its transaction is open; the teardown that closes the session
+    is one warning, not an error that would turn the finished response into a 500, and the pool hands out a
+    working connection next."""
+    with app.app_context():
+        pid = get_session().execute(text("SELECT pg_backend_pid()")).scalar_one()
+        database.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        database.commit()
+    (record,) = [r for r in caplog.records if r.name.startswith("shop")]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert "the request's session did not close cleanly" in record.getMessage()
+    with app.app_context():
+        assert get_session().execute(text("SELECT 1")).scalar_one() == 1
