@@ -40,6 +40,14 @@ def test_logging_out_on_one_app_revokes_the_token_on_the_other(first_and_second:
     assert_problem(first.http.get("/api/v1/users/me", headers=customer.auth), 401)
 
 
+def test_failed_logins_on_one_app_throttle_the_other(first_and_second: tuple[Api, Api]) -> None:
+    first, second = first_and_second
+    email = unique("guessed-") + "@example.com"
+    for _ in range(5):  # the apps' default SHOP_LOGIN_FAILURES_PER_ACCOUNT
+        assert_problem(first.token(email, "not the password"), 401)
+    assert_problem(second.token(email, "not the password"), 429, "login-throttled")
+
+
 def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api]) -> None:
     first, second = first_and_second
     customer = first.new_customer()

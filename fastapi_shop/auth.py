@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Response, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordBearer
 from starlette.requests import HTTPConnection
 
@@ -19,6 +19,7 @@ from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import PasswordHashingDep, SettingsDep
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import TokenForm, TokenOut, UserCreate, UserOut
+from shared.logins import LoginLimits
 from shared.models import AuthToken, User
 from shared.security import bearer_token
 
@@ -92,19 +93,28 @@ async def register(user_in: UserCreate, session: SessionDep, passwords: Password
     "/auth/token",
     response_model=TokenOut,
     dependencies=[RequireForm],
-    responses=problem_responses(400, 401, 413, 415, 422, 503),
+    responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
 )
 async def issue_token(
     form: Annotated[TokenForm, Form()],
     session: SessionDep,
     passwords: PasswordHashingDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
 ) -> TokenOut:
-    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
+    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
+    ``login-throttled`` with ``Retry-After`` after repeated failures (see ``shared/logins.py``)."""
     ttl = settings.token_ttl_seconds
     access_token = await services.issue_token(
-        session=session, passwords=passwords, email=form.username, password=form.password, ttl_seconds=ttl
+        session=session,
+        passwords=passwords,
+        email=form.username,
+        password=form.password,
+        # uvicorn takes it from X-Forwarded-For when the peer is a trusted proxy (FORWARDED_ALLOW_IPS)
+        client_address=request.client.host if request.client else "unknown",
+        limits=LoginLimits.from_settings(settings),
+        ttl_seconds=ttl,
     )
     if access_token is None:
         raise HTTPException(401, "Wrong email or password.", headers=UNAUTHORIZED_HEADERS)

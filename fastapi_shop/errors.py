@@ -27,6 +27,7 @@ from shared.domain import DomainError
 from shared.problems import (
     MEDIA_TYPE,
     Problem,
+    domain_headers,
     domain_problem,
     http_problem,
     unavailable_problem,
@@ -53,7 +54,7 @@ def problem_response(
 
 
 async def handle_domain_error(request: Request, exc: DomainError) -> ProblemResponse:
-    return problem_response(request, domain_problem(exc))
+    return problem_response(request, domain_problem(exc), domain_headers(exc))
 
 
 async def handle_http_exception(request: Request, exc: StarletteHTTPException) -> Response:

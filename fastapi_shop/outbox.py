@@ -22,7 +22,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import statements
+from shared import logins, statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
 from shared.models import Order
@@ -94,17 +94,19 @@ async def relay_pending(
     return sent
 
 
-async def purge_expired_idempotency_keys(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read)."""
+async def purge_expired(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
+    login counts that block nothing and were last added to a day ago (:mod:`shared.logins`)."""
     async with sessionmaker() as session:
         await session.execute(statements.purge_expired_idempotency_keys())
+        await session.execute(logins.purge_forgotten())
         await session.commit()
 
 
 async def run_relay(
     *, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, interval_seconds: int
 ) -> None:
-    """Every ``interval_seconds``: relay leftover confirmations, purge expired keys. Runs until cancelled."""
+    """Every ``interval_seconds``: relay leftover confirmations, purge expired rows. Runs until cancelled."""
     interval = timedelta(seconds=interval_seconds)
     while True:
         await asyncio.sleep(interval_seconds)
@@ -118,7 +120,7 @@ async def relay_round(
     try:
         if sent := await relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=older_than):
             log.info("relayed %d leftover order confirmations", sent)
-        await purge_expired_idempotency_keys(sessionmaker=sessionmaker)
+        await purge_expired(sessionmaker=sessionmaker)
     except Exception as exc:
         if unavailable_reason(exc) is None:
             log.exception("outbox relay round failed")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Request, abort, current_app
+from flask import Flask, Request, abort, current_app, request
 from flask_login import UserMixin, current_user, login_required
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
@@ -24,6 +24,7 @@ from flask_shop.extensions import login_manager
 from flask_shop.passwords import get_password_hashing
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from flask_shop.smorest import BEARER_SCHEME, Blueprint
+from shared.logins import LoginLimits
 from shared.models import AuthToken, User
 from shared.security import bearer_token
 
@@ -114,15 +115,20 @@ def register(user_in: dict[str, Any]) -> User:
 @require_form
 @blp.arguments(TokenRequestSchema, location="form")
 @blp.response(200, TokenSchema)
-@blp.problem_responses(400, 401, 413, 415, 422, 503)
+@blp.problem_responses(400, 401, 413, 415, 422, 429, 503)
 def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials."""
-    ttl = current_app.config["SHOP_SETTINGS"].token_ttl_seconds
+    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
+    ``login-throttled`` with ``Retry-After`` after repeated failures (see ``shared/logins.py``)."""
+    settings = current_app.config["SHOP_SETTINGS"]
+    ttl = settings.token_ttl_seconds
     access_token = services.issue_token(
         session=get_session(),
         passwords=get_password_hashing(),
         email=form["username"],
         password=form["password"],
+        # from X-Forwarded-For when the peer is a trusted proxy (FORWARDED_ALLOW_IPS, middleware.py)
+        client_address=request.remote_addr or "unknown",
+        limits=LoginLimits.from_settings(settings),
         ttl_seconds=ttl,
     )
     if access_token is None:

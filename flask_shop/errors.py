@@ -21,6 +21,7 @@ from shared.domain import DomainError
 from shared.problems import (
     MEDIA_TYPE,
     Problem,
+    domain_headers,
     domain_problem,
     http_problem,
     unavailable_problem,
@@ -43,7 +44,7 @@ def problem_response(problem: Problem, headers: Mapping[str, str] | None = None)
 
 
 def handle_domain_error(exc: DomainError) -> Response:
-    return problem_response(domain_problem(exc))
+    return problem_response(domain_problem(exc), domain_headers(exc))
 
 
 def handle_http_exception(exc: HTTPException) -> Response:

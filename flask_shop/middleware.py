@@ -1,6 +1,7 @@
 """Request hooks (Flask's ``before_request``/``after_request``): ``X-Request-ID`` on every response, the
 body size limit for chunked bodies, refused CORS preflights, malformed query strings, and reading what a
-view left of a body, so that the connection stays usable.
+view left of a body, so that the connection stays usable. And one WSGI middleware: the client's address
+behind a trusted proxy (:class:`TrustedProxyFix`).
 
 The one log line per request is gunicorn's access log, which prints the response's ``X-Request-ID`` (see
 ``gunicorn.conf.py``). Bodies with a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` are refused by Werkzeug.
@@ -8,12 +9,55 @@ The one log line per request is gunicorn's access log, which prints the response
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response, abort, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_shop.routing import is_preflight
 from shared import http_api
+from shared.config import ConfigError
 from shared.inputs import urlencoded_fault
 from shared.request_id import HEADER, request_id_from
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+class TrustedProxyFix:
+    """The client's address (``request.remote_addr``) from ``X-Forwarded-For`` when the request comes from a
+    trusted proxy, as uvicorn does for the FastAPI app (``FORWARDED_ALLOW_IPS``: addresses, networks or
+    ``*``; see :mod:`shared.config`).
+
+    Werkzeug's ``ProxyFix`` (``x_for=1``) takes the header's last entry, the one the proxy appended; from any
+    other peer the header is ignored, so a client cannot choose the address its failed logins count
+    against (:mod:`shared.logins`). ``ProxyFix`` alone would trust every peer.
+    """
+
+    def __init__(self, app: WSGIApplication, trusted: Iterable[str]) -> None:
+        self._app = app
+        self._proxied = ProxyFix(app, x_for=1)
+        try:
+            self._trusted = [ipaddress.ip_network(entry) for entry in trusted if entry != "*"]
+        except ValueError as error:
+            raise ConfigError(f"FORWARDED_ALLOW_IPS: {error}") from None
+        self._trust_all = "*" in trusted
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._is_trusted(environ.get("REMOTE_ADDR", "")):
+            return self._proxied(environ, start_response)
+        return self._app(environ, start_response)
+
+    def _is_trusted(self, peer: str) -> bool:
+        if self._trust_all:
+            return True
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:  # a Unix socket's peer has no address
+            return False
+        return any(address in network for network in self._trusted)
 
 
 def assign_request_id() -> None:
@@ -76,6 +120,8 @@ def check_query_string() -> None:
 
 
 def init_app(app: Flask) -> None:
+    trusted = app.config["SHOP_SETTINGS"].forwarded_allow_ips
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, trusted)  # type: ignore[method-assign]
     app.before_request(assign_request_id)
     app.before_request(refuse_disallowed_preflight)
     app.before_request(check_query_string)

@@ -34,7 +34,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import statements
+from shared import logins, statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
 from shared.models import Order
@@ -97,17 +97,19 @@ def relay_pending(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_
     return sent
 
 
-def purge_expired_idempotency_keys(*, sessionmaker: sessionmaker[Session]) -> None:
-    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read)."""
+def purge_expired(*, sessionmaker: sessionmaker[Session]) -> None:
+    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
+    login counts that block nothing and were last added to a day ago (:mod:`shared.logins`)."""
     with sessionmaker() as session:
         session.execute(statements.purge_expired_idempotency_keys())
+        session.execute(logins.purge_forgotten())
         session.commit()
 
 
 def run_relay(
     *, sessionmaker: sessionmaker[Session], mailer: Mailer, interval_seconds: int, stop: threading.Event
 ) -> None:
-    """Every ``interval_seconds``: relay leftover confirmations, purge expired keys. Runs until ``stop``."""
+    """Every ``interval_seconds``: relay leftover confirmations, purge expired rows. Runs until ``stop``."""
     interval = timedelta(seconds=interval_seconds)
     while not stop.wait(interval_seconds):
         relay_round(sessionmaker=sessionmaker, mailer=mailer, older_than=interval)
@@ -118,7 +120,7 @@ def relay_round(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_th
     try:
         if sent := relay_pending(sessionmaker=sessionmaker, mailer=mailer, older_than=older_than):
             log.info("relayed %d leftover order confirmations", sent)
-        purge_expired_idempotency_keys(sessionmaker=sessionmaker)
+        purge_expired(sessionmaker=sessionmaker)
     except Exception as exc:
         if unavailable_reason(exc) is None:
             log.exception("outbox relay round failed")

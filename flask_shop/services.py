@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from flask_shop.passwords import PasswordHashing
-from shared import emails, statements
+from shared import emails, logins, statements
 from shared import idempotency as idem
 from shared.domain import (
     EmailTaken,
@@ -57,14 +57,31 @@ def register_user(
 
 
 def issue_token(
-    *, session: Session, passwords: PasswordHashing, email: str, password: str, ttl_seconds: int
+    *,
+    session: Session,
+    passwords: PasswordHashing,
+    email: str,
+    password: str,
+    client_address: str,
+    limits: logins.LoginLimits,
+    ttl_seconds: int,
 ) -> str | None:
-    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong. Raises
+    """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong, which
+    counts a failure of the account from ``client_address`` and of the address (:mod:`shared.logins`).
+    Raises :class:`LoginThrottled`, without checking the password, while either is blocked, and
     :class:`ServiceUnavailable` if no hashing slot frees up in time."""
+    account, address = logins.subjects(email, client_address)
+    session.execute(logins.hold(account))  # concurrent attempts at this account from here take turns
+    if wait := session.scalar(logins.seconds_blocked(account, address)):
+        raise logins.LoginThrottled(wait)
     user = session.scalar(statements.user_by_email(email))
     password_hash = user.password_hash if user else None
     if not passwords.verify(password_hash, password) or user is None:
+        session.execute(logins.record_failure(account, limits.per_account))
+        session.execute(logins.record_failure(address, limits.per_address))
+        session.commit()
         return None
+    session.execute(logins.forget(account))
     token, token_hash = new_token()
     expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check
     session.add(AuthToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))

@@ -15,6 +15,12 @@
   enforce it (stopped, or unreachable)
 - ``SHOP_PASSWORD_HASH_CONCURRENCY`` (2): argon2 hashes computed at once per process; more wait up to a
   second, then get a 503
+- ``SHOP_LOGIN_FAILURES_PER_ACCOUNT`` (5) and ``SHOP_LOGIN_FAILURES_PER_ADDRESS`` (100): failed logins (of
+  one account from one client address; from one client address) before further attempts are delayed, 1 s
+  and doubling up to 15 minutes (:mod:`shared.logins`)
+- ``FORWARDED_ALLOW_IPS`` (``127.0.0.1,::1``): comma-separated addresses or networks of trusted proxies, or
+  ``*``; a request from one of them has its client address taken from ``X-Forwarded-For``. The same
+  variable uvicorn and gunicorn read; the Flask app applies it itself (``flask_shop.middleware``)
 - ``CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (default: none)
 - ``LOG_LEVEL``: a :mod:`logging` level name (default ``INFO``)
 - ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
@@ -77,6 +83,10 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true/false, 1/0 or yes/no, got {raw!r}")
 
 
+def _list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, default).split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings; build one with :meth:`from_env`."""
@@ -91,6 +101,9 @@ class Settings:
     lock_timeout_ms: int = 2000
     idle_in_transaction_timeout_ms: int = 10000
     password_hash_concurrency: int = 2
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 100
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
     token_ttl_seconds: int = 86400
@@ -104,7 +117,7 @@ class Settings:
         url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
-        origins = tuple(o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip())
+        origins = _list("CORS_ORIGINS", "")
         return cls(
             database_url=url,
             pool_size=_int("SHOP_DB_POOL_SIZE", 5, minimum=1),
@@ -116,6 +129,9 @@ class Settings:
             lock_timeout_ms=_int("SHOP_DB_LOCK_TIMEOUT_MS", 2000, minimum=0),
             idle_in_transaction_timeout_ms=_int("SHOP_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10000, minimum=0),
             password_hash_concurrency=_int("SHOP_PASSWORD_HASH_CONCURRENCY", 2, minimum=1),
+            login_failures_per_account=_int("SHOP_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1),
+            login_failures_per_address=_int("SHOP_LOGIN_FAILURES_PER_ADDRESS", 100, minimum=1),
+            forwarded_allow_ips=_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
             cors_origins=origins,
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
             token_ttl_seconds=_int("SHOP_TOKEN_TTL_SECONDS", 86400, minimum=1),

@@ -20,16 +20,20 @@ MAX_REQUEST_LINE_BYTES = 4094  # "METHOD target HTTP/1.1", without its CRLF
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190  # one field line, "name: value" and its CRLF
 
-# OpenAPI response headers, by status: a 503 says when to try again (shared/unavailable.py)
+# OpenAPI response headers, by status: a 429 (shared/logins.py) and a 503 (shared/unavailable.py) say when
+# to try again
+_RETRY_AFTER: dict[str, object] = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer"},
+}
 RESPONSE_HEADERS: dict[int, dict[str, dict[str, object]]] = {
-    503: {
-        "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
-    },
+    429: {"Retry-After": _RETRY_AFTER},
+    503: {"Retry-After": _RETRY_AFTER},
 }
 
 CORS_METHODS = ("GET", "POST", "PATCH")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER)
-CORS_EXPOSE_HEADERS = ("Location", "Idempotent-Replayed", REQUEST_ID_HEADER)
+CORS_EXPOSE_HEADERS = ("Location", "Idempotent-Replayed", "Retry-After", REQUEST_ID_HEADER)
 CORS_MAX_AGE_SECONDS = 600
 # request headers a preflight may always name (the Fetch standard's CORS-safelisted request headers)
 CORS_SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")

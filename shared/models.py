@@ -255,3 +255,21 @@ class OutboxMessage(Base):
         # the relay's "what is still unsent?" query reads only this small partial index
         Index("ix_outbox_unsent", "created_at", postgresql_where=text("sent_at IS NULL")),
     )
+
+
+class LoginThrottle(Base):
+    """Failed logins of one ``subject``: an account from one client address, or one client address across
+    accounts (:mod:`shared.logins` builds the subjects and every statement on this table).
+
+    ``failures`` counts since the last success (accounts) or since a quiet day (both); ``blocked_until``
+    is when the next attempt is allowed, ``NULL`` while the free failures last.
+    """
+
+    __tablename__ = "login_throttles"
+
+    subject: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)

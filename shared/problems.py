@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from shared import domain
+from shared import domain, logins
 from shared import idempotency as idem
 
 MEDIA_TYPE = "application/problem+json"
@@ -93,7 +93,16 @@ _DOMAIN: dict[type[domain.DomainError], tuple[int, str, str]] = {
     domain.OrderNotCancellable: (409, "order-not-cancellable", "Order cannot be cancelled."),
     idem.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused."),
     idem.IdempotencyKeyInUse: (409, "idempotency-key-in-use", "Idempotency key in use."),
+    logins.LoginThrottled: (429, "login-throttled", "Too many failed logins."),
 }
+
+
+def domain_headers(exc: domain.DomainError) -> dict[str, str]:
+    """Response header fields that go with a domain exception's problem: ``Retry-After`` for a throttled
+    login (RFC 6585 §4)."""
+    if isinstance(exc, logins.LoginThrottled):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return {}
 
 
 def domain_problem(exc: domain.DomainError) -> Problem:

@@ -175,7 +175,7 @@ async def test_expired_idempotency_keys_are_purged(
     await place_order(client, auth, product_id, key="new")
     expire_idempotency_key(database, user_id, "old")
 
-    await outbox.purge_expired_idempotency_keys(sessionmaker=sessionmaker)
+    await outbox.purge_expired(sessionmaker=sessionmaker)
     assert idempotency_keys(database, user_id) == ["new"]
 
 

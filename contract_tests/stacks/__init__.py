@@ -68,6 +68,9 @@ class Deployment:
     app_database_url: str | None = None
     cors_origin: str | None = None  # an origin the apps allow; None: CORS tests are skipped
     relay_seconds: int = 30  # the apps' SHOP_OUTBOX_RELAY_SECONDS: how long a leftover confirmation may wait
+    # the apps trust the tests' X-Forwarded-For (FORWARDED_ALLOW_IPS), so a test can log in from several
+    # client addresses; False: tests that need that are skipped
+    trusts_forwarded_for: bool = False
     _url_for: Callable[[str], str] = field(default=lambda name: "", repr=False)
     # starts one more instance of an app with changed settings; None: tests that need it are skipped
     start_variant: Callable[[str, dict[str, str]], contextlib.AbstractContextManager[str]] | None = None

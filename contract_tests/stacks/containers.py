@@ -66,6 +66,7 @@ def containers_stack() -> Iterator[Deployment]:
             "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "CORS_ORIGINS": CORS_ORIGIN,
             "SHOP_OUTBOX_RELAY_SECONDS": "2",
+            "FORWARDED_ALLOW_IPS": "*",  # the tests reach the containers through Docker's gateway
         }
         servers = stack.enter_context(_AppContainers(network, env))
         yield Deployment(
@@ -75,6 +76,7 @@ def containers_stack() -> Iterator[Deployment]:
             app_database_url=env["DATABASE_URL"],
             cors_origin=CORS_ORIGIN,
             relay_seconds=int(env["SHOP_OUTBOX_RELAY_SECONDS"]),
+            trusts_forwarded_for=True,
             _url_for=servers.url,
             start_variant=servers.variant,
         )

@@ -73,6 +73,7 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
                 app_database_url=env["DATABASE_URL"],
                 cors_origin=CORS_ORIGIN,
                 relay_seconds=int(env["SHOP_OUTBOX_RELAY_SECONDS"]),
+                trusts_forwarded_for=True,  # the apps' default FORWARDED_ALLOW_IPS is the loopback
                 _url_for=servers.url,
                 start_variant=servers.variant,
             )

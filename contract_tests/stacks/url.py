@@ -42,5 +42,6 @@ def url_stack(config: pytest.Config) -> Iterator[Deployment]:
         app_database_url=os.environ.get("SHOP_TEST_APP_DATABASE_URL"),
         cors_origin=os.environ.get("SHOP_TEST_CORS_ORIGIN"),
         relay_seconds=int(os.environ.get("SHOP_TEST_RELAY_SECONDS", "30")),
+        trusts_forwarded_for=os.environ.get("SHOP_TEST_TRUSTS_FORWARDED_FOR") == "1",
         _url_for=url_for,
     )
