@@ -6,7 +6,7 @@ EXTRAS := fastapi,flask,test,dev,k8s
 CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 
-.PHONY: install test fuzz lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
+.PHONY: install test fuzz chaos lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
 	k8s-check k8s-demo k8s-down
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
@@ -24,6 +24,11 @@ test: install
 # SEED=<n> explores other requests than the fixed ones. Reports: fuzz-report/.
 fuzz: install
 	$(BIN)/python -m fuzz.run $(if $(SEED),--seed $(SEED))
+
+# Faults (PostgreSQL restarted, stopped, frozen; a row lock; a killed worker) under a bounded order load on the
+# local stack, then SQL checks (chaos/run.py); CHAOS_ARGS="--app flask --fault freeze" narrows it.
+chaos: install
+	$(BIN)/python -m chaos.run $(CHAOS_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -88,7 +88,7 @@ def throwaway_postgres(workdir: Path) -> Iterator[str]:
     PostgreSQL refuses to run as root. When the tests run as root (CI containers do), pg_ctl is run as the
     ``postgres`` system user through a tiny wrapper, on a work directory that user owns.
     """
-    pg_ctl = _find_pg_ctl()
+    pg_ctl = find_pg_ctl()
     if os.geteuid() == 0:
         pg_ctl = _pg_ctl_as_postgres_user(pg_ctl, workdir)
     port = port_for.select_random()
@@ -116,7 +116,7 @@ def throwaway_postgres(workdir: Path) -> Iterator[str]:
         executor.stop()
 
 
-def _find_pg_ctl() -> str:
+def find_pg_ctl() -> str:
     """``pg_ctl`` from ``$PG_CTL``, ``PATH`` or the Debian/Ubuntu layout (newest version first)."""
     debian = sorted(
         glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]), reverse=True

@@ -1,0 +1,416 @@
+"""``make chaos``: each app under a bounded order load while faults are injected; then SQL checks.
+
+On a throwaway PostgreSQL cluster (the contract suite's local stack), each app runs as it is deployed, with
+two worker processes. For each fault, ``--clients`` shoppers place orders (an ``Idempotency-Key`` each, and
+a retry with the same key after a ``503`` or a dropped connection, as a careful client does) for a few
+seconds before, during and after it:
+
+- ``restart``: PostgreSQL restarted (``pg_ctl restart -m fast``);
+- ``stop``: PostgreSQL stopped for a few seconds, then started;
+- ``freeze``: every PostgreSQL process stopped (``SIGSTOP``) for a few seconds, then continued;
+- ``row-lock``: another transaction holds ``FOR UPDATE`` on one product's row;
+- ``kill-worker``: one of the app's worker processes killed (``SIGKILL``); its server starts another.
+
+No answer may take longer than ``ANSWER_BOUND_SECONDS``.
+Afterwards, with SQL: no order is partial (each has lines, and its total is theirs), stock taken equals
+units sold, no idempotency key made two orders, and every confirmation is delivered (by the relay, for those
+the request's own delivery missed). Clients may only have seen ``201``, ``409``, ``422``, ``429`` or ``503``
+problems; a dropped connection only where a worker was killed under it. Prints a table per fault: counts
+by status, worst latency, and the recovery time (from the fault's end to the first order placed after it).
+
+Usage: ``python -m chaos.run [--app fastapi|flask] [--fault NAME ...] [--source DIR]`` (``make chaos``);
+``--source`` runs the apps of another checkout (an older release, to compare). Exits non-zero on any failed
+check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import dataclasses
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import port_for
+import psycopg
+from mirakuru import HTTPExecutor
+
+from contract_tests.client import Api
+from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, Deployment
+from contract_tests.stacks.local import find_pg_ctl, local_stack
+
+PRODUCTS = 4
+STOCK = 1_000_000
+# a lasting fault outlasts the apps' own limit on one wait for the database (statement timeout + 1 s = 6 s)
+BEFORE_SECONDS, FAULT_SECONDS, AFTER_SECONDS = 2.0, 8.0, 6.0
+# The slowest answer the defaults allow: a request waits for a pooled connection (3 s), its check on
+# checkout meets the frozen server (6 s), and the reconnect that follows times out (3 s).
+ANSWER_BOUND_SECONDS = 12
+CLIENT_TIMEOUT_SECONDS = 15
+ALLOWED = {201, 409, 422, 429, 503}
+# each app as deployed (Dockerfile, k8s/): two worker processes, Flask with gunicorn's threads
+COMMANDS: dict[str, Callable[[int], list[str]]] = {
+    "fastapi": lambda port: [
+        sys.executable, "-m", "uvicorn", "--factory", "fastapi_shop.main:create_app",
+        "--http", "fastapi_shop.server:HttpToolsProtocol", "--workers", "2",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+    ],
+    "flask": lambda port: [
+        sys.executable, "-m", "gunicorn", "-c", "flask_shop/gunicorn.conf.py",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8", "flask_shop:create_app()",
+    ],
+}  # fmt: skip
+
+
+# --- the database's processes -------------------------------------------------------------------------
+
+
+@dataclass
+class Postgres:
+    """The throwaway cluster behind ``url``, controlled as its operator would: ``pg_ctl`` and signals."""
+
+    url: str
+    data_directory: str = ""
+
+    def __post_init__(self) -> None:
+        with psycopg.connect(self.url) as connection:
+            self.data_directory = str(connection.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
+
+    def pg_ctl(self, *args: str) -> None:
+        # -l: the server logs to the stack's log file; else it keeps pg_ctl's output pipe open for ever
+        log = Path(self.data_directory).parent / "postgresql.log"
+        command = [find_pg_ctl(), "-D", self.data_directory, "-l", str(log), "-w", *args]
+        if os.geteuid() == 0:  # PostgreSQL runs as the postgres user (contract_tests/stacks/local.py)
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, cwd="/", capture_output=True, text=True, check=False)  # noqa: S603
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+    def processes(self) -> list[int]:
+        """The postmaster (first line of ``postmaster.pid``) and its children."""
+        master = int(Path(self.data_directory, "postmaster.pid").read_text().split()[0])
+        return [master, *children(master)]
+
+
+def children(pid: int) -> list[int]:
+    """Ids of ``pid``'s child processes, from ``/proc`` (Linux: ``ppid`` is the 4th field of ``stat``,
+    after the command name in parentheses)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+# --- the faults: each a context manager; the fault lasts while it is entered -------------------------
+
+
+@contextlib.contextmanager
+def restart(db: Postgres, app: AppServer) -> Iterator[None]:
+    db.pg_ctl("restart", "-m", "fast")
+    yield
+
+
+@contextlib.contextmanager
+def stop(db: Postgres, app: AppServer) -> Iterator[None]:
+    db.pg_ctl("stop", "-m", "fast")
+    try:
+        yield
+    finally:
+        db.pg_ctl("restart")  # starts a stopped server with the options it last ran with (postmaster.opts)
+
+
+@contextlib.contextmanager
+def freeze(db: Postgres, app: AppServer) -> Iterator[None]:
+    frozen = db.processes()
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def row_lock(db: Postgres, app: AppServer) -> Iterator[None]:
+    with psycopg.connect(db.url) as locker:
+        locker.execute("SELECT id FROM products WHERE id = %s FOR UPDATE", (app.product_ids[0],))
+        yield
+        locker.rollback()
+
+
+@contextlib.contextmanager
+def kill_worker(db: Postgres, app: AppServer) -> Iterator[None]:
+    os.kill(random.choice(app.workers()), signal.SIGKILL)  # noqa: S311 (not cryptography)
+    yield
+
+
+Fault = Callable[[Postgres, "AppServer"], contextlib.AbstractContextManager[None]]
+# name -> (fault, whether it lasts FAULT_SECONDS; if not, it is over once entered)
+FAULTS: dict[str, tuple[Fault, bool]] = {
+    "restart": (restart, False),
+    "stop": (stop, True),
+    "freeze": (freeze, True),
+    "row-lock": (row_lock, True),
+    "kill-worker": (kill_worker, False),
+}
+
+
+# --- the app and its shoppers -------------------------------------------------------------------------
+
+
+@dataclass
+class AppServer:
+    name: str
+    url: str
+    executor: HTTPExecutor
+    product_ids: list[int] = field(default_factory=list)
+
+    def workers(self) -> list[int]:
+        """The server's worker processes: the master's children that serve requests (uvicorn's
+        multiprocessing start also leaves a resource tracker, which does not)."""
+        master = self.executor.process.pid  # type: ignore[union-attr]
+        return [pid for pid in children(master) if b"resource_tracker" not in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@contextlib.contextmanager
+def serve(app: str, env: dict[str, str], log_path: Path, source: Path) -> Iterator[AppServer]:
+    port = port_for.select_random()
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        executor = HTTPExecutor(
+            COMMANDS[app](port),
+            url=url + "/readyz",
+            status=200,
+            timeout=START_TIMEOUT_SECONDS,
+            cwd=str(source),
+            envvars={**env, "PYTHONPATH": str(source)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        executor.start()
+        try:
+            yield AppServer(app, url, executor)
+        finally:
+            executor.stop()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    started: float
+    seconds: float
+    status: int | str  # an HTTP status, or the name of the transport error
+    problem_type: str | None = None
+    retry_after: bool = False
+
+
+def shopper(url: str, auth: dict[str, str], product_ids: list[int], until: float) -> list[Outcome]:
+    """Place orders until ``until``; retry a ``503`` or a dropped connection with the same key and body."""
+    outcomes = []
+    with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT_SECONDS) as http:
+        retry: tuple[str, dict[str, object]] | None = None
+        while time.monotonic() < until:
+            key, body = retry or (str(uuid.uuid4()), new_order(product_ids))
+            started = time.monotonic()
+            try:
+                response = http.post("/api/v1/orders", json=body, headers={**auth, "Idempotency-Key": key})
+            except httpx.TransportError as error:
+                outcomes.append(Outcome(started, time.monotonic() - started, type(error).__name__))
+                retry = key, body  # the same key: the order is placed at most once
+                time.sleep(0.2)
+                continue
+            problem = response.json().get("type") if response.status_code >= 400 else None
+            seconds = time.monotonic() - started
+            retry_after = "Retry-After" in response.headers
+            outcomes.append(Outcome(started, seconds, response.status_code, problem, retry_after))
+            retry = (key, body) if response.status_code == 503 else None
+            if retry:
+                time.sleep(0.5)  # less than Retry-After: the run is short, and its bound is what is tested
+    return outcomes
+
+
+def new_order(product_ids: list[int]) -> dict[str, object]:
+    lines = sorted(random.sample(product_ids, 2))
+    return {"items": [{"product_id": p, "quantity": 1 + p % 3} for p in lines]}
+
+
+# --- one fault, one app -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    app: str
+    fault: str
+    statuses: collections.Counter[int | str]
+    worst_seconds: float
+    recovery_seconds: float | None
+    failures: list[str]
+
+
+def run_fault(app: AppServer, db: Postgres, fault: str, customers: list[dict[str, str]]) -> Result:
+    """Shoppers for ``BEFORE + FAULT + AFTER`` seconds, the fault in the middle."""
+    until = time.monotonic() + BEFORE_SECONDS + FAULT_SECONDS + AFTER_SECONDS
+    results: list[list[Outcome]] = [[] for _ in customers]
+
+    def shop(n: int) -> None:
+        results[n] = shopper(app.url, customers[n], app.product_ids, until)
+
+    threads = [threading.Thread(target=shop, args=(n,)) for n in range(len(customers))]
+    for thread in threads:
+        thread.start()
+    time.sleep(BEFORE_SECONDS)
+    inject, lasts = FAULTS[fault]
+    with inject(db, app):
+        time.sleep(FAULT_SECONDS if lasts else 0)
+    fault_ended = time.monotonic()
+    for thread in threads:
+        thread.join()
+    outcomes = [outcome for shopper_outcomes in results for outcome in shopper_outcomes]
+    placed_after = [o.started + o.seconds for o in outcomes if o.status == 201 and o.started >= fault_ended]
+    failures = [
+        f"{o.status} {o.problem_type}"
+        for o in outcomes
+        if isinstance(o.status, int) and o.status not in ALLOWED
+    ]
+    failures += [
+        "503 without a service-unavailable problem and Retry-After"
+        for o in outcomes
+        if o.status == 503 and not (str(o.problem_type).endswith("/service-unavailable") and o.retry_after)
+    ]
+    if fault != "kill-worker":  # a killed process cannot answer what it was serving
+        failures += [f"dropped connection ({o.status})" for o in outcomes if isinstance(o.status, str)]
+    if (worst := max(o.seconds for o in outcomes)) > ANSWER_BOUND_SECONDS:
+        failures.append(f"an answer took {worst:.1f} s")
+    if not placed_after:
+        failures.append("no order was placed after the fault ended")
+    return Result(
+        app=app.name,
+        fault=fault,
+        statuses=collections.Counter(o.status for o in outcomes),
+        worst_seconds=worst,
+        recovery_seconds=min(placed_after) - fault_ended if placed_after else None,
+        failures=failures,
+    )
+
+
+# --- the checks in SQL --------------------------------------------------------------------------------
+
+UNITS_SOLD = """
+    SELECT coalesce(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
+    WHERE i.product_id = p.id AND o.status <> 'cancelled'"""
+CHECKS = {
+    "orders without lines": """
+        SELECT count(*) FROM orders o
+        WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)""",
+    "orders whose total is not their lines'": """
+        SELECT count(*) FROM orders o
+        WHERE o.total_cents <> (SELECT sum(i.line_total_cents) FROM order_items i WHERE i.order_id = o.id)""",
+    "products whose stock taken differs from units sold": f"""
+        SELECT count(*) FROM products p
+        WHERE p.id = ANY(%(products)s) AND %(stock)s - p.stock <> ({UNITS_SOLD})""",  # noqa: S608 (constants)
+    "orders without their idempotency key (a key that made two orders)": """
+        SELECT count(*) FROM orders o
+        WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.order_id = o.id)""",
+    "confirmations not delivered": "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+    "orders not confirmed": "SELECT count(*) FROM orders WHERE status = 'pending'",
+}
+
+
+def check_database(url: str, product_ids: list[int], wait_seconds: float) -> list[str]:
+    """Run :data:`CHECKS` (stock: of ``product_ids``); undelivered confirmations get ``wait_seconds`` for
+    the relay to send them."""
+    deadline = time.monotonic() + wait_seconds
+    with psycopg.connect(url, autocommit=True) as connection:
+        while True:
+            counts = {
+                name: connection.execute(sql, {"products": product_ids, "stock": STOCK}).fetchone()[0]  # type: ignore[index]
+                for name, sql in CHECKS.items()
+            }
+            if not any(counts.values()) or time.monotonic() > deadline:
+                return [f"{count} {name}" for name, count in counts.items() if count]
+            time.sleep(1)
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def prepare(app: AppServer, deployment: Deployment, clients: int) -> list[dict[str, str]]:
+    """Products with plenty of stock, and one customer (an ``Authorization`` header) per shopper."""
+    with Api(app.name, dataclasses.replace(deployment, _url_for=lambda name: app.url)) as api:
+        app.product_ids = [api.create_product(stock=STOCK)["id"] for _ in range(PRODUCTS)]
+        return [api.new_customer().auth for _ in range(clients)]
+
+
+def report(results: list[Result]) -> None:
+    print("\n| app | fault | responses by status | worst latency | recovery |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in results:
+        statuses = ", ".join(f"{count}x {status}" for status, count in sorted(r.statuses.items(), key=str))
+        recovery = f"{r.recovery_seconds:.1f} s" if r.recovery_seconds is not None else "never"
+        print(f"| {r.app} | {r.fault} | {statuses} | {r.worst_seconds:.1f} s | {recovery} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--app", choices=sorted(COMMANDS), action="append", help="default: both")
+    parser.add_argument("--fault", choices=list(FAULTS), action="append", help="default: all")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent shoppers (default 8)")
+    parser.add_argument(
+        "--source", type=Path, default=ROOT, help="run the apps from this checkout (e.g. an older release)"
+    )
+    args = parser.parse_args(argv)
+    results, failed = [], []
+    with local_stack() as deployment:
+        if deployment.database_url is None or deployment.app_database_url is None:
+            raise RuntimeError("the local stack always knows its database")
+        db = Postgres(deployment.database_url)
+        env = {
+            **os.environ,
+            "DATABASE_URL": deployment.app_database_url,
+            "SHOP_ADMIN_EMAIL": deployment.admin_email,
+            "SHOP_ADMIN_PASSWORD": deployment.admin_password,
+            "SHOP_OUTBOX_RELAY_SECONDS": str(deployment.relay_seconds),
+        }
+        logs = Path(db.data_directory).parent
+        for app_name in args.app or list(COMMANDS):
+            with serve(app_name, env, logs / f"chaos-{app_name}.log", args.source.resolve()) as app:
+                customers = prepare(app, deployment, args.clients)
+                for fault in args.fault or list(FAULTS):
+                    print(f"chaos: {app_name}, {fault}", flush=True)
+                    result = run_fault(app, db, fault, customers)
+                    results.append(result)
+                    failed += [f"{app_name}, {fault}: {failure}" for failure in sorted(set(result.failures))]
+                failed += [
+                    f"{app_name}: {failure}"
+                    for failure in check_database(
+                        db.url, app.product_ids, wait_seconds=3 * deployment.relay_seconds + 10
+                    )
+                ]
+    report(results)
+    print("\nchaos: " + ("FAILED\n  " + "\n  ".join(failed) if failed else "every check passed"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
