@@ -47,7 +47,7 @@ import psycopg
 from mirakuru import HTTPExecutor
 
 from contract_tests.client import Api
-from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, Deployment
+from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, TARGETS, Deployment
 from contract_tests.stacks.local import find_pg_ctl, local_stack
 
 PRODUCTS = 4
@@ -59,18 +59,9 @@ BEFORE_SECONDS, FAULT_SECONDS, AFTER_SECONDS = 2.0, 8.0, 6.0
 ANSWER_BOUND_SECONDS = 12
 CLIENT_TIMEOUT_SECONDS = 15
 ALLOWED = {201, 409, 422, 429, 503}
-# each app as deployed (Dockerfile, k8s/): two worker processes, Flask with gunicorn's threads
-COMMANDS: dict[str, Callable[[int], list[str]]] = {
-    "fastapi": lambda port: [
-        sys.executable, "-m", "uvicorn", "--factory", "fastapi_shop.main:create_app",
-        "--http", "fastapi_shop.server:HttpToolsProtocol", "--workers", "2",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-    ],
-    "flask": lambda port: [
-        sys.executable, "-m", "gunicorn", "-c", "flask_shop/gunicorn.conf.py",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8", "flask_shop:create_app()",
-    ],
-}  # fmt: skip
+# each app as deployed (Dockerfile, k8s/): two worker processes; the contract suite's commands run uvicorn
+# with one, and gunicorn already with two (and 8 threads each)
+EXTRA_ARGS = {"fastapi": ["--workers", "2"], "flask": []}
 
 
 # --- the database's processes -------------------------------------------------------------------------
@@ -200,7 +191,7 @@ def serve(app: str, env: dict[str, str], log_path: Path, source: Path) -> Iterat
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         executor = HTTPExecutor(
-            COMMANDS[app](port),
+            TARGETS[app].command(port) + EXTRA_ARGS[app],
             url=url + "/readyz",
             status=200,
             timeout=START_TIMEOUT_SECONDS,
@@ -373,7 +364,7 @@ def report(results: list[Result]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--app", choices=sorted(COMMANDS), action="append", help="default: both")
+    parser.add_argument("--app", choices=sorted(TARGETS), action="append", help="default: both")
     parser.add_argument("--fault", choices=list(FAULTS), action="append", help="default: all")
     parser.add_argument("--clients", type=int, default=8, help="concurrent shoppers (default 8)")
     parser.add_argument(
@@ -393,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             "SHOP_OUTBOX_RELAY_SECONDS": str(deployment.relay_seconds),
         }
         logs = Path(db.data_directory).parent
-        for app_name in args.app or list(COMMANDS):
+        for app_name in args.app or list(TARGETS):
             with serve(app_name, env, logs / f"chaos-{app_name}.log", args.source.resolve()) as app:
                 customers = prepare(app, deployment, args.clients)
                 for fault in args.fault or list(FAULTS):

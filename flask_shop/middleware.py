@@ -10,7 +10,7 @@ The one log line per request is gunicorn's access log, which prints the response
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, abort, current_app, g, request
@@ -36,7 +36,7 @@ class TrustedProxyFix:
     against (:mod:`shared.logins`). ``ProxyFix`` alone would trust every peer.
     """
 
-    def __init__(self, app: WSGIApplication, trusted: Iterable[str]) -> None:
+    def __init__(self, app: WSGIApplication, trusted: Collection[str]) -> None:
         self._app = app
         self._proxied = ProxyFix(app, x_for=1)
         try:

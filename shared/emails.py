@@ -26,7 +26,7 @@ from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 MAX_LENGTH = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets, "<" and ">" included
 
-__all__ = ["MAX_LENGTH", "EmailNotValidError", "account_key", "normalize", "parse"]
+__all__ = ["MAX_LENGTH", "EmailNotValidError", "account_key", "login_key", "normalize", "parse"]
 
 
 def parse(address: str) -> ValidatedEmail:
@@ -54,3 +54,12 @@ def account_key(address: str) -> str:
     local, _, domain = address.rpartition("@")  # no quoted local part, so the last "@" is the separator
     folded = unicodedata.normalize("NFD", unicodedata.normalize("NFD", local).casefold())
     return f"{unicodedata.normalize('NFC', folded)}@{domain}"
+
+
+def login_key(username: str) -> str | None:
+    """The account key a login's ``username`` names, or ``None`` if it is not an address the API accepts
+    (then it names no account)."""
+    try:
+        return account_key(normalize(username))
+    except EmailNotValidError:
+        return None

@@ -72,10 +72,7 @@ def subjects(username: str, client_address: str) -> tuple[str, str]:
     """``(account subject, address subject)`` for a login as ``username`` from ``client_address``. A
     ``username`` that is not an address the API accepts names no account; it is counted under its SHA-256
     (hex), which bounds the subject's length and cannot be mistaken for an account key (no ``@``)."""
-    try:
-        key = emails.account_key(emails.normalize(username))
-    except emails.EmailNotValidError:
-        key = hashlib.sha256(username.encode(errors="surrogatepass")).hexdigest()
+    key = emails.login_key(username) or hashlib.sha256(username.encode(errors="surrogatepass")).hexdigest()
     return f"account {client_address} {key}", f"address {client_address}"
 
 

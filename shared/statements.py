@@ -32,11 +32,8 @@ from shared.security import hash_token
 def user_by_email(email: str) -> Select[User]:
     """The user whose account key (:func:`shared.emails.account_key`) is ``email``'s; a statement that finds
     no one if ``email`` is not an address the API accepts (so a login with it is a plain wrong login)."""
-    try:
-        key = emails.account_key(emails.normalize(email))
-    except emails.EmailNotValidError:
-        return select(User).where(false())
-    return select(User).where(User.email_key == key)
+    key = emails.login_key(email)
+    return select(User).where(false() if key is None else User.email_key == key)
 
 
 def valid_token(token: str) -> Select[AuthToken]:
