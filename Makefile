@@ -25,8 +25,9 @@ test: install
 fuzz: install
 	$(BIN)/python -m fuzz.run $(if $(SEED),--seed $(SEED))
 
-# Faults (PostgreSQL restarted, stopped, frozen; a row lock; a killed worker) under a bounded order load on the
-# local stack, then SQL checks (chaos/run.py); CHAOS_ARGS="--app flask --fault freeze" narrows it.
+# Faults (PostgreSQL restarted, stopped, frozen; a row lock; a killed worker; slow clients) under a bounded order
+# load on the local stack, Flask behind nginx, then SQL checks (chaos/run.py); CHAOS_ARGS="--app flask --fault
+# freeze" narrows it.
 chaos: install
 	$(BIN)/python -m chaos.run $(CHAOS_ARGS)
 

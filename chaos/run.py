@@ -9,18 +9,24 @@ seconds before, during and after it:
 - ``stop``: PostgreSQL stopped for a few seconds, then started;
 - ``freeze``: every PostgreSQL process stopped (``SIGSTOP``) for a few seconds, then continued;
 - ``row-lock``: another transaction holds ``FOR UPDATE`` on one product's row;
-- ``kill-worker``: one of the app's worker processes killed (``SIGKILL``); its server starts another.
+- ``kill-worker``: one of the app's worker processes killed (``SIGKILL``); its server starts another;
+- ``slow-clients``: ``SLOW_CLIENTS`` connections that hold the server: half send an order's body one byte a
+  second, half ask for product pages they never read.
 
-No answer may take longer than ``ANSWER_BOUND_SECONDS``.
+The Flask app runs behind nginx, as docker-compose.yml deploys it (``nginx/flask.conf.template``; the ingress
+does the same in Kubernetes); ``--no-proxy`` serves it bare, to see why. No answer may take longer than
+``ANSWER_BOUND_SECONDS``, and ``/healthz``, polled throughout, must answer within ``HEALTHZ_BOUND_SECONDS``
+while clients are slow.
 Afterwards, with SQL: no order is partial (each has lines, and its total is theirs), stock taken equals
 units sold, no idempotency key made two orders, and every confirmation is delivered (by the relay, for those
 the request's own delivery missed). Clients may only have seen ``201``, ``409``, ``422``, ``429`` or ``503``
-problems; a dropped connection only where a worker was killed under it. Prints a table per fault: counts
-by status, worst latency, and the recovery time (from the fault's end to the first order placed after it).
+problems; a dropped connection (or nginx's ``502``) only where a worker was killed under it. Prints a table
+per fault: counts by status, worst latency, worst ``/healthz``, and the recovery time (from the fault's end
+to the first order placed after it).
 
-Usage: ``python -m chaos.run [--app fastapi|flask] [--fault NAME ...] [--source DIR]`` (``make chaos``);
-``--source`` runs the apps of another checkout (an older release, to compare). Exits non-zero on any failed
-check.
+Usage: ``python -m chaos.run [--app fastapi|flask] [--fault NAME ...] [--source DIR] [--no-proxy]``
+(``make chaos``); ``--source`` runs the apps of another checkout (an older release, to compare). Exits
+non-zero on any failed check.
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ import contextlib
 import dataclasses
 import os
 import random
+import shutil
 import signal
+import socket
+import string
 import subprocess
 import sys
 import threading
@@ -59,6 +68,11 @@ BEFORE_SECONDS, FAULT_SECONDS, AFTER_SECONDS = 2.0, 8.0, 6.0
 ANSWER_BOUND_SECONDS = 12
 CLIENT_TIMEOUT_SECONDS = 15
 ALLOWED = {201, 409, 422, 429, 503}
+# the liveness probe's timeout in k8s/base/*.yaml
+HEALTHZ_BOUND_SECONDS = 2
+# half of them hold a request each: twice the request threads of the Flask app here (2 workers x 8 threads),
+# so that every thread is held however the workers share the connections
+SLOW_CLIENTS = 64
 # each app as deployed (Dockerfile, k8s/): two worker processes; the contract suite's commands run uvicorn
 # with one, and gunicorn already with two (and 8 threads each)
 EXTRA_ARGS = {"fastapi": ["--workers", "2"], "flask": []}
@@ -150,6 +164,51 @@ def kill_worker(db: Postgres, app: AppServer) -> Iterator[None]:
     yield
 
 
+@contextlib.contextmanager
+def slow_clients(db: Postgres, app: AppServer) -> Iterator[None]:
+    host, port = app.url.removeprefix("http://").split(":")
+    token = app.customers[0]["Authorization"]
+    trickled, unread = [], []
+    body = b'{"items": [{"product_id": %d, "quantity": 1}]}' % app.product_ids[0]
+    for n in range(SLOW_CLIENTS):
+        client = socket.socket()
+        if n % 2:  # a small receive window: the server's answers back up at once
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect((host, int(port)))
+        if n % 2 == 0:  # the headers at once, then the body one byte a second
+            client.sendall(
+                b"POST /api/v1/orders HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % (host.encode(), token.encode(), len(body))
+            )
+            trickled.append(client)
+        else:  # requests for pages of products, pipelined, and none of the answers read
+            client.setblocking(False)
+            request = b"GET /api/v1/products?limit=100 HTTP/1.1\r\nHost: %s\r\n\r\n" % host.encode()
+            with contextlib.suppress(BlockingIOError):
+                client.send(request * 500)
+            unread.append(client)
+    over = threading.Event()
+
+    def trickle() -> None:
+        for offset in range(len(body)):
+            if over.wait(1):
+                return
+            for client in trickled:
+                with contextlib.suppress(OSError):  # let go by the server: it may
+                    client.send(body[offset : offset + 1])
+
+    trickler = threading.Thread(target=trickle)
+    trickler.start()
+    try:
+        yield
+    finally:
+        over.set()
+        trickler.join()
+        for client in trickled + unread:
+            client.close()
+
+
 Fault = Callable[[Postgres, "AppServer"], contextlib.AbstractContextManager[None]]
 # name -> (fault, whether it lasts FAULT_SECONDS; if not, it is over once entered)
 FAULTS: dict[str, tuple[Fault, bool]] = {
@@ -158,6 +217,7 @@ FAULTS: dict[str, tuple[Fault, bool]] = {
     "freeze": (freeze, True),
     "row-lock": (row_lock, True),
     "kill-worker": (kill_worker, False),
+    "slow-clients": (slow_clients, True),
 }
 
 
@@ -170,6 +230,7 @@ class AppServer:
     url: str
     executor: HTTPExecutor
     product_ids: list[int] = field(default_factory=list)
+    customers: list[dict[str, str]] = field(default_factory=list)  # an ``Authorization`` header each
 
     def workers(self) -> list[int]:
         """The server's worker processes: the master's children that serve requests (uvicorn's
@@ -186,10 +247,11 @@ def _cmdline(pid: int) -> bytes:
 
 
 @contextlib.contextmanager
-def serve(app: str, env: dict[str, str], log_path: Path, source: Path) -> Iterator[AppServer]:
+def serve(app: str, env: dict[str, str], logs: Path, source: Path, proxied: bool) -> Iterator[AppServer]:
+    """The app's server; with ``proxied``, behind nginx (``nginx/flask.conf.template``), whose URL it gets."""
     port = port_for.select_random()
     url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
+    with (logs / f"chaos-{app}.log").open("wb") as log:
         executor = HTTPExecutor(
             TARGETS[app].command(port) + EXTRA_ARGS[app],
             url=url + "/readyz",
@@ -202,9 +264,48 @@ def serve(app: str, env: dict[str, str], log_path: Path, source: Path) -> Iterat
         )
         executor.start()
         try:
-            yield AppServer(app, url, executor)
+            with nginx(f"127.0.0.1:{port}", logs) if proxied else contextlib.nullcontext(url) as public_url:
+                yield AppServer(app, public_url, executor)
         finally:
             executor.stop()
+
+
+@contextlib.contextmanager
+def nginx(upstream: str, workdir: Path) -> Iterator[str]:
+    """nginx with the template docker-compose.yml gives it, in front of ``upstream``; yields its URL."""
+    port = port_for.select_random()
+    workdir = workdir / "nginx"
+    workdir.mkdir(exist_ok=True)
+    template = string.Template((ROOT / "nginx" / "flask.conf.template").read_text())  # envsubst's syntax
+    server = template.safe_substitute(FLASK_UPSTREAM=upstream, NGINX_PORT=f"127.0.0.1:{port}")
+    temp_paths = " ".join(
+        f"{kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config, error_log = workdir / "nginx.conf", workdir / "error.log"
+    config.write_text(
+        f"daemon off; pid {workdir / 'nginx.pid'}; error_log {error_log} warn; worker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{ access_log off; {temp_paths}\n{server}\n}}\n"
+    )
+    with error_log.open("ab") as log:
+        executor = HTTPExecutor(
+            [_find_nginx(), "-c", str(config), "-e", str(error_log)],
+            url=f"http://127.0.0.1:{port}/readyz",
+            status=200,
+            timeout=START_TIMEOUT_SECONDS,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        with executor:
+            yield f"http://127.0.0.1:{port}"
+
+
+def _find_nginx() -> str:
+    # Debian installs it to /usr/sbin, which a non-root PATH may lack
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        raise RuntimeError("make chaos runs the Flask app behind nginx: install it (apt-get install nginx)")
+    return found
 
 
 @dataclass(frozen=True)
@@ -241,6 +342,18 @@ def shopper(url: str, auth: dict[str, str], product_ids: list[int], until: float
     return outcomes
 
 
+def watch_healthz(url: str, until: float, seconds: list[float]) -> None:
+    """``GET /healthz`` every half second until ``until``; each answer's time (or the time to fail) in
+    ``seconds``, as an orchestrator's liveness probe would see them."""
+    with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT_SECONDS) as http:
+        while time.monotonic() < until:
+            started = time.monotonic()
+            with contextlib.suppress(httpx.TransportError):
+                http.get("/healthz")
+            seconds.append(time.monotonic() - started)
+            time.sleep(0.5)
+
+
 def new_order(product_ids: list[int]) -> dict[str, object]:
     lines = sorted(random.sample(product_ids, 2))
     return {"items": [{"product_id": p, "quantity": 1 + p % 3} for p in lines]}
@@ -255,6 +368,8 @@ class Result:
     fault: str
     statuses: collections.Counter[int | str]
     worst_seconds: float
+    worst_healthz_seconds: float
+    placed_during_fault: int | None  # for a fault that lasts
     recovery_seconds: float | None
     failures: list[str]
 
@@ -267,7 +382,9 @@ def run_fault(app: AppServer, db: Postgres, fault: str, customers: list[dict[str
     def shop(n: int) -> None:
         results[n] = shopper(app.url, customers[n], app.product_ids, until)
 
+    healthz: list[float] = []
     threads = [threading.Thread(target=shop, args=(n,)) for n in range(len(customers))]
+    threads.append(threading.Thread(target=watch_healthz, args=(app.url, until, healthz)))
     for thread in threads:
         thread.start()
     time.sleep(BEFORE_SECONDS)
@@ -278,28 +395,37 @@ def run_fault(app: AppServer, db: Postgres, fault: str, customers: list[dict[str
     for thread in threads:
         thread.join()
     outcomes = [outcome for shopper_outcomes in results for outcome in shopper_outcomes]
+    placed_at = [o.started + o.seconds for o in outcomes if o.status == 201]
+    placed_during = (
+        sum(fault_ended - FAULT_SECONDS <= at <= fault_ended for at in placed_at) if lasts else None
+    )
     placed_after = [o.started + o.seconds for o in outcomes if o.status == 201 and o.started >= fault_ended]
     failures = [
         f"{o.status} {o.problem_type}"
         for o in outcomes
-        if isinstance(o.status, int) and o.status not in ALLOWED
+        if isinstance(o.status, int) and o.status not in ALLOWED | {502}
     ]
     failures += [
         "503 without a service-unavailable problem and Retry-After"
         for o in outcomes
         if o.status == 503 and not (str(o.problem_type).endswith("/service-unavailable") and o.retry_after)
     ]
-    if fault != "kill-worker":  # a killed process cannot answer what it was serving
+    if fault != "kill-worker":  # a killed process cannot answer what it was serving: dropped, or nginx's 502
         failures += [f"dropped connection ({o.status})" for o in outcomes if isinstance(o.status, str)]
+        failures += ["502 from the proxy" for o in outcomes if o.status == 502]
     if (worst := max(o.seconds for o in outcomes)) > ANSWER_BOUND_SECONDS:
         failures.append(f"an answer took {worst:.1f} s")
     if not placed_after:
         failures.append("no order was placed after the fault ended")
+    if fault == "slow-clients" and max(healthz) > HEALTHZ_BOUND_SECONDS:
+        failures.append(f"/healthz took {max(healthz):.1f} s")
     return Result(
         app=app.name,
         fault=fault,
         statuses=collections.Counter(o.status for o in outcomes),
         worst_seconds=worst,
+        worst_healthz_seconds=max(healthz),
+        placed_during_fault=placed_during,
         recovery_seconds=min(placed_after) - fault_ended if placed_after else None,
         failures=failures,
     )
@@ -350,16 +476,33 @@ def prepare(app: AppServer, deployment: Deployment, clients: int) -> list[dict[s
     """Products with plenty of stock, and one customer (an ``Authorization`` header) per shopper."""
     with Api(app.name, dataclasses.replace(deployment, _url_for=lambda name: app.url)) as api:
         app.product_ids = [api.create_product(stock=STOCK)["id"] for _ in range(PRODUCTS)]
-        return [api.new_customer().auth for _ in range(clients)]
+        app.customers = [api.new_customer().auth for _ in range(clients)]
+        return app.customers
 
 
 def report(results: list[Result]) -> None:
-    print("\n| app | fault | responses by status | worst latency | recovery |")
-    print("| --- | --- | --- | --- | --- |")
+    columns = [
+        "app",
+        "fault",
+        "responses by status",
+        "orders placed during it",
+        "worst latency",
+        "worst /healthz",
+    ]
+    print("\n| " + " | ".join([*columns, "recovery"]) + " |")
+    print("| --- " * (len(columns) + 1) + "|")
     for r in results:
         statuses = ", ".join(f"{count}x {status}" for status, count in sorted(r.statuses.items(), key=str))
-        recovery = f"{r.recovery_seconds:.1f} s" if r.recovery_seconds is not None else "never"
-        print(f"| {r.app} | {r.fault} | {statuses} | {r.worst_seconds:.1f} s | {recovery} |")
+        cells = [
+            r.app,
+            r.fault,
+            statuses,
+            "-" if r.placed_during_fault is None else str(r.placed_during_fault),
+            f"{r.worst_seconds:.1f} s",
+            f"{r.worst_healthz_seconds:.1f} s",
+            f"{r.recovery_seconds:.1f} s" if r.recovery_seconds is not None else "never",
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", choices=sorted(TARGETS), action="append", help="default: both")
     parser.add_argument("--fault", choices=list(FAULTS), action="append", help="default: all")
     parser.add_argument("--clients", type=int, default=8, help="concurrent shoppers (default 8)")
+    parser.add_argument(
+        "--no-proxy", action="store_true", help="serve the Flask app without nginx in front (to compare)"
+    )
     parser.add_argument(
         "--source", type=Path, default=ROOT, help="run the apps from this checkout (e.g. an older release)"
     )
@@ -385,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         logs = Path(db.data_directory).parent
         for app_name in args.app or list(TARGETS):
-            with serve(app_name, env, logs / f"chaos-{app_name}.log", args.source.resolve()) as app:
+            proxied = app_name == "flask" and not args.no_proxy
+            with serve(app_name, env, logs, args.source.resolve(), proxied) as app:
                 customers = prepare(app, deployment, args.clients)
                 for fault in args.fault or list(FAULTS):
                     print(f"chaos: {app_name}, {fault}", flush=True)

@@ -476,7 +476,12 @@ TOPICS = (
         capacity is more containers. gunicorn runs `WEB_CONCURRENCY` worker processes of `GUNICORN_THREADS`
         threads each (gthread), because the Flask app blocks on psycopg and argon2; with `preload_app = False`
         each worker builds its own app after the fork, so no engine, pool or thread is shared between
-        processes, and the database pool defaults to one connection per thread. Both commands are in exec
+        processes, and the database pool defaults to one connection per thread. A thread serves one request
+        from its first byte to its last, so a client that sends its body slowly, or does not read the answer,
+        holds it: gunicorn is deployed behind a buffering proxy, as its documentation prescribes (nginx in
+        `docker-compose.yml`, `nginx/flask.conf.template`; the ingress in Kubernetes), which hands it whole
+        requests and takes whole answers. uvicorn's event loop waits for slow clients itself and needs none
+        (`make chaos`, fault `slow-clients`). Both commands are in exec
         form, so the server is PID 1 and receives SIGTERM itself: uvicorn finishes in-flight requests within
         `--timeout-graceful-shutdown`, gunicorn within `graceful_timeout`. The request log is the app's own
         line in FastAPI (hence `--no-access-log`) and gunicorn's access log in Flask.

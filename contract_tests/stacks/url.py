@@ -43,5 +43,6 @@ def url_stack(config: pytest.Config) -> Iterator[Deployment]:
         cors_origin=os.environ.get("SHOP_TEST_CORS_ORIGIN"),
         relay_seconds=int(os.environ.get("SHOP_TEST_RELAY_SECONDS", "30")),
         trusts_forwarded_for=os.environ.get("SHOP_TEST_TRUSTS_FORWARDED_FOR") == "1",
+        proxied=frozenset(filter(None, os.environ.get("SHOP_TEST_PROXIED", "").split(","))),
         _url_for=url_for,
     )
