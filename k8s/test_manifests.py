@@ -328,6 +328,24 @@ def test_production_migrates_without_seeding_demo_data() -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_buffers_for_gunicorn(overlay: str) -> None:
+    """gunicorn's threads must not wait on slow clients: the controller reads each request to the Flask app
+    whole, and takes each answer whole (the fault ``slow-clients`` of ``make chaos`` shows why)."""
+    annotations = named(overlay, "Ingress", "shop-flask")["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "on"
+
+
+def test_compose_publishes_flask_only_through_nginx() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert "ports" not in services["flask"]
+    assert services["flask-proxy"]["environment"]["FLASK_UPSTREAM"] == "flask:8000"
+    assert services["flask-proxy"]["volumes"] == [
+        "./nginx/flask.conf.template:/etc/nginx/templates/default.conf.template:ro"
+    ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_app_pods_set_only_variables_the_app_reads(overlay: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for workload, container in app_containers(overlay):
         app = APP_IMAGES[image_name(container)]
