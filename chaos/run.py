@@ -37,7 +37,6 @@ import contextlib
 import dataclasses
 import os
 import random
-import shutil
 import signal
 import socket
 import string
@@ -57,7 +56,7 @@ from mirakuru import HTTPExecutor
 
 from contract_tests.client import Api
 from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, TARGETS, Deployment
-from contract_tests.stacks.local import find_pg_ctl, local_stack
+from contract_tests.stacks.local import find_daemon, find_pg_ctl, local_stack
 
 PRODUCTS = 4
 STOCK = 1_000_000
@@ -301,11 +300,9 @@ def nginx(upstream: str, workdir: Path) -> Iterator[str]:
 
 
 def _find_nginx() -> str:
-    # Debian installs it to /usr/sbin, which a non-root PATH may lack
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if found is None:
-        raise RuntimeError("make chaos runs the Flask app behind nginx: install it (apt-get install nginx)")
-    return found
+    if found := find_daemon("nginx"):
+        return found
+    raise RuntimeError("make chaos runs the Flask app behind nginx: install it (apt-get install nginx)")
 
 
 @dataclass(frozen=True)

@@ -202,11 +202,18 @@ default_pool_size = 60
             executor.stop()
 
 
-def _find_pgbouncer() -> str:
-    """``pgbouncer`` from ``PATH`` or ``/usr/sbin`` (Debian puts it there, often not on a user's ``PATH``)."""
-    for candidate in (shutil.which("pgbouncer"), "/usr/sbin/pgbouncer"):
+def find_daemon(name: str) -> str | None:
+    """The program ``name`` from ``PATH`` or ``/usr/sbin`` (Debian puts daemons such as PgBouncer and nginx
+    there, often not on a user's ``PATH``); ``None`` if it is in neither."""
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}"):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
+    return None
+
+
+def _find_pgbouncer() -> str:
+    if found := find_daemon("pgbouncer"):
+        return found
     raise pytest.UsageError(
         "--pooler pgbouncer needs PgBouncer (Debian/Ubuntu: `sudo apt-get install pgbouncer`; "
         "macOS: `brew install pgbouncer`)"
