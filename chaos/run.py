@@ -313,6 +313,10 @@ class Outcome:
     problem_type: str | None = None
     retry_after: bool = False
 
+    @property
+    def ended(self) -> float:
+        return self.started + self.seconds
+
 
 def shopper(url: str, auth: dict[str, str], product_ids: list[int], until: float) -> list[Outcome]:
     """Place orders until ``until``; retry a ``503`` or a dropped connection with the same key and body."""
@@ -371,16 +375,16 @@ class Result:
     failures: list[str]
 
 
-def run_fault(app: AppServer, db: Postgres, fault: str, customers: list[dict[str, str]]) -> Result:
-    """Shoppers for ``BEFORE + FAULT + AFTER`` seconds, the fault in the middle."""
+def run_fault(app: AppServer, db: Postgres, fault: str) -> Result:
+    """A shopper per customer of ``app`` for ``BEFORE + FAULT + AFTER`` seconds, the fault in the middle."""
     until = time.monotonic() + BEFORE_SECONDS + FAULT_SECONDS + AFTER_SECONDS
-    results: list[list[Outcome]] = [[] for _ in customers]
+    results: list[list[Outcome]] = [[] for _ in app.customers]
 
     def shop(n: int) -> None:
-        results[n] = shopper(app.url, customers[n], app.product_ids, until)
+        results[n] = shopper(app.url, app.customers[n], app.product_ids, until)
 
     healthz: list[float] = []
-    threads = [threading.Thread(target=shop, args=(n,)) for n in range(len(customers))]
+    threads = [threading.Thread(target=shop, args=(n,)) for n in range(len(app.customers))]
     threads.append(threading.Thread(target=watch_healthz, args=(app.url, until, healthz)))
     for thread in threads:
         thread.start()
@@ -392,11 +396,11 @@ def run_fault(app: AppServer, db: Postgres, fault: str, customers: list[dict[str
     for thread in threads:
         thread.join()
     outcomes = [outcome for shopper_outcomes in results for outcome in shopper_outcomes]
-    placed_at = [o.started + o.seconds for o in outcomes if o.status == 201]
+    placed = [o for o in outcomes if o.status == 201]
     placed_during = (
-        sum(fault_ended - FAULT_SECONDS <= at <= fault_ended for at in placed_at) if lasts else None
+        sum(fault_ended - FAULT_SECONDS <= o.ended <= fault_ended for o in placed) if lasts else None
     )
-    placed_after = [o.started + o.seconds for o in outcomes if o.status == 201 and o.started >= fault_ended]
+    placed_after = [o.ended for o in placed if o.started >= fault_ended]
     failures = [
         f"{o.status} {o.problem_type}"
         for o in outcomes
@@ -414,14 +418,15 @@ def run_fault(app: AppServer, db: Postgres, fault: str, customers: list[dict[str
         failures.append(f"an answer took {worst:.1f} s")
     if not placed_after:
         failures.append("no order was placed after the fault ended")
-    if fault == "slow-clients" and max(healthz) > HEALTHZ_BOUND_SECONDS:
-        failures.append(f"/healthz took {max(healthz):.1f} s")
+    worst_healthz = max(healthz)
+    if fault == "slow-clients" and worst_healthz > HEALTHZ_BOUND_SECONDS:
+        failures.append(f"/healthz took {worst_healthz:.1f} s")
     return Result(
         app=app.name,
         fault=fault,
         statuses=collections.Counter(o.status for o in outcomes),
         worst_seconds=worst,
-        worst_healthz_seconds=max(healthz),
+        worst_healthz_seconds=worst_healthz,
         placed_during_fault=placed_during,
         recovery_seconds=min(placed_after) - fault_ended if placed_after else None,
         failures=failures,
@@ -469,12 +474,12 @@ def check_database(url: str, product_ids: list[int], wait_seconds: float) -> lis
 # --- main ---------------------------------------------------------------------------------------------
 
 
-def prepare(app: AppServer, deployment: Deployment, clients: int) -> list[dict[str, str]]:
-    """Products with plenty of stock, and one customer (an ``Authorization`` header) per shopper."""
+def prepare(app: AppServer, deployment: Deployment, clients: int) -> None:
+    """Products with plenty of stock, and one customer (an ``Authorization`` header) per shopper, kept on
+    ``app``."""
     with Api(app.name, dataclasses.replace(deployment, _url_for=lambda name: app.url)) as api:
         app.product_ids = [api.create_product(stock=STOCK)["id"] for _ in range(PRODUCTS)]
         app.customers = [api.new_customer().auth for _ in range(clients)]
-        return app.customers
 
 
 def report(results: list[Result]) -> None:
@@ -530,10 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         for app_name in args.app or list(TARGETS):
             proxied = app_name == "flask" and not args.no_proxy
             with serve(app_name, env, logs, args.source.resolve(), proxied) as app:
-                customers = prepare(app, deployment, args.clients)
+                prepare(app, deployment, args.clients)
                 for fault in args.fault or list(FAULTS):
                     print(f"chaos: {app_name}, {fault}", flush=True)
-                    result = run_fault(app, db, fault, customers)
+                    result = run_fault(app, db, fault)
                     results.append(result)
                     failed += [f"{app_name}, {fault}: {failure}" for failure in sorted(set(result.failures))]
                 failed += [
