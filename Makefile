@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 
 .PHONY: install test fuzz chaos lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
-	k8s-check k8s-demo k8s-down
+	k8s-check k8s-demo k8s-down vendor-docs-ui
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
 install: $(VENV)/.installed
@@ -92,6 +92,23 @@ lock:
 	  echo "# conflict with the project's (packaging). Regenerate with 'make lock'."; \
 	  .lock-venv/bin/pip freeze; } > k8s/checkov-constraints.txt
 	rm -rf .lock-venv
+
+# Swagger UI and ReDoc for /docs and /redoc, copied from their npm releases into shared/static/ (needs npm).
+# The apps serve these files themselves, so the docs work with no internet: see shared/static/README.md.
+SWAGGER_UI_VERSION := 5.35.0
+REDOC_VERSION := 2.5.4
+vendor-docs-ui:
+	rm -rf .vendor-docs-ui shared/static/swagger-ui shared/static/redoc
+	mkdir -p .vendor-docs-ui/swagger-ui .vendor-docs-ui/redoc shared/static/swagger-ui shared/static/redoc
+	cd .vendor-docs-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION) >/dev/null
+	tar -xzf .vendor-docs-ui/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz -C .vendor-docs-ui/swagger-ui
+	tar -xzf .vendor-docs-ui/redoc-$(REDOC_VERSION).tgz -C .vendor-docs-ui/redoc
+	cd .vendor-docs-ui/swagger-ui/package && cp LICENSE NOTICE package.json favicon-32x32.png swagger-ui.css \
+	  swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui-standalone-preset.js \
+	  swagger-ui-standalone-preset.js.LICENSE.txt ../../../shared/static/swagger-ui/
+	cd .vendor-docs-ui/redoc/package && cp LICENSE package.json bundles/redoc.standalone.js \
+	  bundles/redoc.standalone.js.LICENSE.txt ../../../shared/static/redoc/
+	rm -rf .vendor-docs-ui
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .lock-venv .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-report

@@ -209,11 +209,47 @@ def test_openapi_documents_errors_as_problem_details(api: Api) -> None:
     assert "HTTPValidationError" not in str(spec)
 
 
-def test_interactive_docs_are_served(api: Api) -> None:
-    response = api.http.get("/docs")
+# what a docs page loads: <script src="...">, <link href="..."> (stylesheet, icon)
+PAGE_ASSET = re.compile(r"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']([^"']+)["']""")
+ASSET_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_interactive_docs_load_everything_from_the_app(api: Api, page: str) -> None:
+    """Swagger UI and ReDoc are served by the app itself, so the pages work with no internet (the browser
+    test, test_docs_in_a_browser.py, renders them)."""
+    response = api.http.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "openapi.json" in response.text
+    assert "/openapi.json" in response.text
+    assets = PAGE_ASSET.findall(response.text)
+    assert any(asset.endswith(".js") for asset in assets), assets
+    for asset in assets:
+        assert asset.startswith("/static/"), f"{page} loads {asset} from elsewhere"
+        served = api.http.get(asset)
+        assert served.status_code == 200, asset
+        media_type = served.headers["content-type"].split(";")[0]
+        assert media_type == ASSET_MEDIA_TYPES[asset[asset.rindex(".") :]], asset
+
+
+def test_a_missing_static_file_is_a_problem(api: Api) -> None:
+    assert_problem(api.http.get("/static/swagger-ui/missing.js"), 404)
+    assert_problem(api.http.get("/static/%2e%2e/pyproject.toml"), 404)
+
+
+def test_operation_summaries_read_cleanly(api: Api) -> None:
+    """Swagger UI and ReDoc show a summary as plain text and a description as Markdown: no line breaks
+    or code markup in a summary, and no reStructuredText roles (``:class:`...` ``) in either."""
+    spec = api.http.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            summary, description = operation["summary"], operation.get("description", "")
+            assert summary.strip(), (method, path)
+            assert "\n" not in summary, (method, path, summary)
+            assert "`" not in summary, (method, path, summary)
+            assert not re.search(r":[a-z]+:`", summary + description), (method, path)
 
 
 def test_openapi_documents_the_bearer_token_on_protected_operations(api: Api) -> None:

@@ -422,6 +422,7 @@ TOPICS = (
         fastapi=(
             Python("fastapi_shop/main.py", ("_openapi",)),
             Python("fastapi_shop/errors.py", ("problem_responses",)),
+            Python("fastapi_shop/docs.py", ("swagger_ui",)),
         ),
         flask=(
             Python("flask_shop/smorest.py", ("ShopApi",)),
@@ -440,6 +441,15 @@ TOPICS = (
         `init_app` under FastAPI's name for it (`OAuth2PasswordBearer`), so that `/docs` can log in and the
         two documents match. In both apps a route documents its errors with `problem_responses`: a
         `responses=` argument in FastAPI, a decorator in Flask.
+
+        Both pages, Swagger UI at `/docs` and ReDoc at `/redoc`, load their scripts from the app, never a CDN
+        (`shared/static/`), so they work with no internet. FastAPI's way is its how-to on self-hosting: turn
+        the built-in pages off (`docs_url=None, redoc_url=None`), mount the files with `StaticFiles`, and serve
+        the pages from a router (`fastapi_shop/docs.py`) with FastAPI's own HTML helpers. flask-smorest's is
+        configuration: `OPENAPI_SWAGGER_UI_URL` and `OPENAPI_REDOC_URL` name the files, which Flask serves
+        as its static folder. A view's docstring is its documentation in both: flask-smorest takes the first
+        line as the summary and the rest as the description; FastAPI names the operation after the function
+        ("Place Order") and takes the whole docstring as the description, rendered as Markdown.
         """,
     ),
     Topic(

@@ -85,7 +85,10 @@ AdminUser = Annotated[User, Depends(get_admin_user)]
     responses=problem_responses(400, 409, 413, 415, 422, 503),
 )
 async def register(user_in: UserCreate, session: SessionDep, passwords: PasswordHashingDep) -> User:
-    """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
+    """Create an account.
+
+    409 ``email-taken`` if the email exists in any letter case.
+    """
     return await services.register_user(session=session, passwords=passwords, **user_in.model_dump())
 
 
@@ -103,8 +106,12 @@ async def issue_token(
     request: Request,
     response: Response,
 ) -> TokenOut:
-    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
-    ``login-throttled`` with ``Retry-After`` after repeated failures (see ``shared/logins.py``)."""
+    """Log in: trade an email and password for a bearer token.
+
+    The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
+    ``login-throttled`` with ``Retry-After`` after repeated failures.
+    """
+    # the throttle's rules: shared/logins.py
     ttl = settings.token_ttl_seconds
     access_token = await services.issue_token(
         session=session,

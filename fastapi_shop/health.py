@@ -20,15 +20,21 @@ READINESS_TIMEOUT_SECONDS = 2
 
 @router.get("/healthz", response_model=Health)
 async def liveness() -> Health:
-    """The process is up and serving. Never touches the database, so a database outage restarts nothing."""
+    """The process is up and serving.
+
+    Never touches the database, so a database outage restarts nothing.
+    """
     return Health()
 
 
 @router.get("/readyz", response_model=Health, responses=problem_responses(503))
 async def readiness(engine: EngineDep, schema_gate: SchemaGateDep) -> Health:
-    """The database answers within 2 seconds and has this code's schema (see :mod:`shared.schema`); 503
-    otherwise, with the reason. Until the schema first matches, each check reads the Alembic revision; after
-    that, only ``SELECT 1``. ``asyncio.timeout`` cancels the check itself, whatever the database does."""
+    """Ready for traffic: the database answers and has this code's schema.
+
+    503 with the reason if not, or if the database does not answer within 2 seconds.
+    """
+    # Until the schema first matches, each check reads the Alembic revision (shared.schema); after that, only
+    # SELECT 1. asyncio.timeout cancels the check itself, whatever the database does.
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
             if schema_gate.passed:

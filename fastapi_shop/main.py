@@ -14,9 +14,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
-from fastapi_shop import auth, health, orders, outbox, products
+from fastapi_shop import auth, docs, health, orders, outbox, products
 from fastapi_shop.db import create_engine, create_sessionmaker
 from fastapi_shop.errors import EXCEPTION_HANDLERS
 from fastapi_shop.middleware import (
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
         redirect_slashes=False,  # /products/ is 404, as in the Flask app; a redirect would drop a POST body
+        docs_url=None,  # /docs and /redoc come from fastapi_shop.docs, with scripts served from /static
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.mailer = mailer
@@ -83,8 +86,9 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         max_age=http_api.CORS_MAX_AGE_SECONDS,
     )
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
-    for router in (health.router, auth.router, products.router, orders.router):
+    for router in (health.router, auth.router, products.router, orders.router, docs.router):
         app.include_router(router)
+    app.mount(http_api.STATIC_URL_PATH, StaticFiles(directory=http_api.STATIC_DIR), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -63,8 +63,11 @@ async def place_order(
     background_tasks: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Place an order; prices come from the catalog. A retry with the same ``Idempotency-Key`` and body
-    replays the first response with ``Idempotent-Replayed: true`` and creates nothing."""
+    """Place an order; prices come from the catalog.
+
+    A retry with the same ``Idempotency-Key`` and body replays the first response with
+    ``Idempotent-Replayed: true`` and creates nothing.
+    """
     placed = await services.place_order(
         session=session,
         user=user,
@@ -99,7 +102,10 @@ async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) 
 
 @router.get("/{order_id:id}", response_model=OrderOut, responses=problem_responses(401, 404, 503))
 async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
-    """One of the caller's orders; someone else's order is 404, as if it did not exist."""
+    """One of the caller's orders.
+
+    Someone else's order is 404, as if it did not exist.
+    """
     return await services.get_order(session=session, user=user, order_id=order_id)
 
 
@@ -107,5 +113,8 @@ async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -
     "/{order_id:id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409, 503)
 )
 async def cancel_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
-    """Cancel the order and restore its stock. 409 ``order-not-cancellable`` if already cancelled."""
+    """Cancel an order and restore its stock.
+
+    409 ``order-not-cancellable`` if it is already cancelled.
+    """
     return await services.cancel_order(session=session, user=user, order_id=order_id)

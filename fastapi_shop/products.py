@@ -24,7 +24,10 @@ Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 @router.get("", response_model=Page[ProductOut], responses=problem_responses(400, 414, 422, 503))
 async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
-    """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
+    """List products, ordered by id.
+
+    ``q`` keeps those whose name contains it, in any letter case.
+    """
     products, total = await services.list_products(
         session=session, limit=query.limit, offset=query.offset, q=query.q
     )
@@ -34,7 +37,10 @@ async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
 
 @router.get("/{product_id:id}", response_model=ProductOut, responses=problem_responses(404, 503))
 async def get_product(product_id: ProductId, session: SessionDep) -> Product:
-    """One product; 404 if there is none with this id."""
+    """One product.
+
+    404 if there is none with this id.
+    """
     return await services.get_product(session=session, product_id=product_id)
 
 
@@ -48,7 +54,10 @@ async def get_product(product_id: ProductId, session: SessionDep) -> Product:
 async def create_product(
     product_in: ProductCreate, _admin: AdminUser, session: SessionDep, response: Response
 ) -> Product:
-    """Add a product (admins only). 409 ``sku-taken`` if the SKU exists."""
+    """Add a product (admins only).
+
+    409 ``sku-taken`` if the SKU exists.
+    """
     product = await services.create_product(session=session, **product_in.model_dump())
     response.headers["Location"] = f"{router.prefix}/{product.id}"
     return product
@@ -63,7 +72,10 @@ async def create_product(
 async def update_product(
     product_id: ProductId, changes: ProductUpdate, _admin: AdminUser, session: SessionDep
 ) -> Product:
-    """Change any of name, description, price_cents and stock (admins only)."""
+    """Change a product (admins only).
+
+    Any of name, description, price_cents and stock; what the body leaves out stays as it is.
+    """
     return await services.update_product(
         session=session, product_id=product_id, changes=changes.model_dump(exclude_unset=True)
     )

@@ -23,7 +23,8 @@ from shared.mailer import LoggingMailer
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides keys, e.g. ``SHOP_SETTINGS`` (a :class:`Settings`, default: from
     the environment) or ``MAILER`` (sends order confirmations, default: :class:`LoggingMailer`)."""
-    app = Flask(__name__)
+    # the static folder holds Swagger UI and ReDoc, so that /docs and /redoc need no CDN (shared/static)
+    app = Flask(__name__, static_folder=http_api.STATIC_DIR, static_url_path=http_api.STATIC_URL_PATH)
     app.json = JSONProvider(app)  # request.get_json() parses I-JSON only (shared.inputs)
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=http_api.MAX_BODY_BYTES,
@@ -34,7 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=http_api.SWAGGER_UI_URL,
+        OPENAPI_REDOC_PATH="redoc",
+        OPENAPI_REDOC_URL=http_api.REDOC_JS_URL,
         API_SPEC_OPTIONS={"info": {"description": http_api.DESCRIPTION}},
     )
     app.config.from_mapping(config or {})

@@ -107,7 +107,10 @@ def init_app(app: Flask) -> None:
 @blp.response(201, UserSchema)
 @blp.problem_responses(400, 409, 413, 415, 422, 503)
 def register(user_in: dict[str, Any]) -> User:
-    """Create an account. 409 ``email-taken`` if the email exists in any letter case."""
+    """Create an account.
+
+    409 ``email-taken`` if the email exists in any letter case.
+    """
     return services.register_user(session=get_session(), passwords=get_password_hashing(), **user_in)
 
 
@@ -117,8 +120,12 @@ def register(user_in: dict[str, Any]) -> User:
 @blp.response(200, TokenSchema)
 @blp.problem_responses(400, 401, 413, 415, 422, 429, 503)
 def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
-    ``login-throttled`` with ``Retry-After`` after repeated failures (see ``shared/logins.py``)."""
+    """Log in: trade an email and password for a bearer token.
+
+    The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
+    ``login-throttled`` with ``Retry-After`` after repeated failures.
+    """
+    # the throttle's rules: shared/logins.py
     settings = current_app.config["SHOP_SETTINGS"]
     ttl = settings.token_ttl_seconds
     access_token = services.issue_token(

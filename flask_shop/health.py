@@ -66,7 +66,10 @@ def init_app(app: Flask) -> None:
 @blp.get("/healthz")
 @blp.response(200, HealthSchema)
 def liveness() -> dict[str, str]:
-    """The process is up and serving. Never touches the database, so a database outage restarts nothing."""
+    """The process is up and serving.
+
+    Never touches the database, so a database outage restarts nothing.
+    """
     return {"status": "ok"}
 
 
@@ -74,8 +77,11 @@ def liveness() -> dict[str, str]:
 @blp.response(200, HealthSchema)
 @blp.problem_responses(503)
 def readiness() -> dict[str, str]:
-    """The database answers within 2 seconds and has this code's schema (see :mod:`shared.schema`); 503
-    otherwise, with the reason (:class:`ReadinessCheck`)."""
+    """Ready for traffic: the database answers and has this code's schema.
+
+    503 with the reason if not, or if the database does not answer within 2 seconds.
+    """
+    # the rules are ReadinessCheck's, above (and shared.schema's)
     check: ReadinessCheck = current_app.extensions["shop.readiness"]
     if reason := check.unready_reason():
         abort(503, reason)

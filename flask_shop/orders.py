@@ -49,8 +49,11 @@ def render_order(order: Order) -> str:
 @blp.response(201, OrderSchema)
 @blp.problem_responses(400, 401, 409, 413, 415, 422, 503)
 def place_order(order_in: dict[str, Any], headers: dict[str, str]) -> Response:
-    """Place an order; prices come from the catalog. A retry with the same ``Idempotency-Key`` and body
-    replays the first response with ``Idempotent-Replayed: true`` and creates nothing."""
+    """Place an order; prices come from the catalog.
+
+    A retry with the same ``Idempotency-Key`` and body replays the first response with
+    ``Idempotent-Replayed: true`` and creates nothing.
+    """
     placed = services.place_order(
         session=get_session(),
         user=current_login().user,
@@ -87,7 +90,10 @@ def list_orders(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, OrderSchema)
 @blp.problem_responses(401, 404, 503)
 def get_order(order_id: int) -> Order:
-    """One of the caller's orders; someone else's order is 404, as if it did not exist."""
+    """One of the caller's orders.
+
+    Someone else's order is 404, as if it did not exist.
+    """
     return services.get_order(session=get_session(), user=current_login().user, order_id=order_id)
 
 
@@ -96,5 +102,8 @@ def get_order(order_id: int) -> Order:
 @blp.response(200, OrderSchema)
 @blp.problem_responses(401, 404, 409, 503)
 def cancel_order(order_id: int) -> Order:
-    """Cancel the order and restore its stock. 409 ``order-not-cancellable`` if already cancelled."""
+    """Cancel an order and restore its stock.
+
+    409 ``order-not-cancellable`` if it is already cancelled.
+    """
     return services.cancel_order(session=get_session(), user=current_login().user, order_id=order_id)

@@ -30,7 +30,10 @@ PRODUCT_ID = "<id:product_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_
 @blp.response(200, ProductPageSchema)
 @blp.problem_responses(400, 414, 422, 503)
 def list_products(query: dict[str, Any]) -> dict[str, Any]:
-    """Products ordered by id; ``q`` filters by a case-insensitive substring of the name."""
+    """List products, ordered by id.
+
+    ``q`` keeps those whose name contains it, in any letter case.
+    """
     limit, offset = query["limit"], query["offset"]
     products, total = services.list_products(
         session=get_session(), limit=limit, offset=offset, q=query.get("q")
@@ -42,7 +45,10 @@ def list_products(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ProductSchema)
 @blp.problem_responses(404, 503)
 def get_product(product_id: int) -> Product:
-    """One product; 404 if there is none with this id."""
+    """One product.
+
+    404 if there is none with this id.
+    """
     return services.get_product(session=get_session(), product_id=product_id)
 
 
@@ -53,7 +59,10 @@ def get_product(product_id: int) -> Product:
 @blp.response(201, ProductSchema)
 @blp.problem_responses(400, 401, 403, 409, 413, 415, 422, 503)
 def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, str]]:
-    """Add a product (admins only). 409 ``sku-taken`` if the SKU exists."""
+    """Add a product (admins only).
+
+    409 ``sku-taken`` if the SKU exists.
+    """
     product = services.create_product(session=get_session(), **product_in)
     return product, 201, {"Location": url_for("catalog.get_product", product_id=product.id)}
 
@@ -65,5 +74,8 @@ def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, 
 @blp.response(200, ProductSchema)
 @blp.problem_responses(400, 401, 403, 404, 413, 415, 422, 503)
 def update_product(changes: dict[str, Any], product_id: int) -> Product:
-    """Change any of name, description, price_cents and stock (admins only)."""
+    """Change a product (admins only).
+
+    Any of name, description, price_cents and stock; what the body leaves out stays as it is.
+    """
     return services.update_product(session=get_session(), product_id=product_id, changes=changes)

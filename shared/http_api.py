@@ -6,11 +6,18 @@ and read is part of the API, so it is fixed here, once for both apps.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shared.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
 from shared.request_id import HEADER as REQUEST_ID_HEADER
 
 VERSION = "1.0.0"
 DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
+# /docs (Swagger UI) and /redoc load their scripts from the app itself, never a CDN: shared/static/README.md
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_URL_PATH = "/static"
+SWAGGER_UI_URL = f"{STATIC_URL_PATH}/swagger-ui/"  # the folder: swagger-ui-bundle.js, swagger-ui.css, ...
+REDOC_JS_URL = f"{STATIC_URL_PATH}/redoc/redoc.standalone.js"
 MAX_BODY_BYTES = 1024 * 1024  # larger request bodies get 413
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"  # the token endpoint's body (RFC 6749 §4.3.2)
 # What the HTTP servers accept before the app runs, the same in both (gunicorn's defaults, which
