@@ -42,6 +42,7 @@ import socket
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -250,6 +251,8 @@ def serve(app: str, env: dict[str, str], logs: Path, source: Path, proxied: bool
     """The app's server; with ``proxied``, behind nginx (``nginx/flask.conf.template``), whose URL it gets."""
     port = port_for.select_random()
     url = f"http://127.0.0.1:{port}"
+    # several worker processes: /metrics adds up their counts from files here (shared/metrics.py)
+    metrics_dir = tempfile.mkdtemp(prefix=f"metrics-{app}-", dir=logs)
     with (logs / f"chaos-{app}.log").open("wb") as log:
         executor = HTTPExecutor(
             TARGETS[app].command(port) + EXTRA_ARGS[app],
@@ -257,7 +260,7 @@ def serve(app: str, env: dict[str, str], logs: Path, source: Path, proxied: bool
             status=200,
             timeout=START_TIMEOUT_SECONDS,
             cwd=str(source),
-            envvars={**env, "PYTHONPATH": str(source)},
+            envvars={**env, "PYTHONPATH": str(source), "PROMETHEUS_MULTIPROC_DIR": metrics_dir},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

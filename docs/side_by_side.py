@@ -349,18 +349,19 @@ TOPICS = (
         flask=(
             Python(
                 "flask_shop/middleware.py",
-                ("assign_request_id", "add_request_id", "limit_chunked_body", "init_app"),
+                ("assign_request_id", "add_request_id", "log_and_count", "limit_chunked_body", "init_app"),
             ),
         ),
         differs="""
         Starlette middleware wraps the ASGI app. `RequestContextMiddleware` is pure ASGI (`BaseHTTPMiddleware`
         would get in the way of streaming and background tasks): it puts the request id on the scope, adds
-        `X-Request-ID` to the response's start message, and logs the request when the response body is
-        complete, before background tasks run. The middleware added last is the outermost, so every response
-        carries the id. Flask code hooks into the request instead: `before_request` and `after_request`
-        functions, registered by the module's `init_app`. `after_request` also runs for the responses of error
-        handlers, so problem documents carry the id too; the log line is gunicorn's access log, which prints
-        the response's `X-Request-ID` (`flask_shop/gunicorn.conf.py`). The 1 MiB body limit needed code in
+        `X-Request-ID` to the response's start message, and logs and counts the request (`shared/logs.py`,
+        `shared/metrics.py`) when the response body is complete, before background tasks run; the route
+        template for the metrics is what the router left in the scope. The middleware added last is the
+        outermost, so every response carries the id. Flask code hooks into the request instead:
+        `before_request` and `after_request` functions, registered by the module's `init_app`, with the route
+        template from `request.url_rule`. `after_request` also runs for the responses of error handlers, so
+        problem documents carry the id and are logged and counted too. The 1 MiB body limit needed code in
         both. FastAPI's own limit answers 413 in plain text, so `BodySizeLimitMiddleware` answers with a
         problem document: at once for a `Content-Length` over the limit, and for a chunked body from the read
         that crosses it. Werkzeug refuses a `Content-Length` over `MAX_CONTENT_LENGTH` but reads a chunked
@@ -444,12 +445,12 @@ TOPICS = (
 
         Both pages, Swagger UI at `/docs` and ReDoc at `/redoc`, load their scripts from the app, never a CDN
         (`shared/static/`), so they work with no internet. FastAPI's way is its how-to on self-hosting: turn
-        the built-in pages off (`docs_url=None, redoc_url=None`), mount the files with `StaticFiles`, and serve
-        the pages from a router (`fastapi_shop/docs.py`) with FastAPI's own HTML helpers. flask-smorest's is
-        configuration: `OPENAPI_SWAGGER_UI_URL` and `OPENAPI_REDOC_URL` name the files, which Flask serves
-        as its static folder. A view's docstring is its documentation in both: flask-smorest takes the first
-        line as the summary and the rest as the description; FastAPI names the operation after the function
-        ("Place Order") and takes the whole docstring as the description, rendered as Markdown.
+        the built-in pages off (`docs_url=None, redoc_url=None`), mount the files with `StaticFiles`, and
+        serve the pages from a router (`fastapi_shop/docs.py`) with FastAPI's own HTML helpers. flask-
+        smorest's is configuration: `OPENAPI_SWAGGER_UI_URL` and `OPENAPI_REDOC_URL` name the files, which
+        Flask serves as its static folder. A view's docstring is its documentation in both: flask-smorest
+        takes the first line as the summary and the rest as the description; FastAPI names the operation after
+        the function ("Place Order") and takes the whole docstring as the description, rendered as Markdown.
         """,
     ),
     Topic(

@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
-from fastapi_shop import auth, docs, health, orders, outbox, products
+from fastapi_shop import auth, docs, health, metrics, orders, outbox, products
 from fastapi_shop.db import create_engine, create_sessionmaker
 from fastapi_shop.errors import EXCEPTION_HANDLERS
 from fastapi_shop.middleware import (
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         max_age=http_api.CORS_MAX_AGE_SECONDS,
     )
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
-    for router in (health.router, auth.router, products.router, orders.router, docs.router):
+    for router in (health.router, auth.router, products.router, orders.router, docs.router, metrics.router):
         app.include_router(router)
     app.mount(http_api.STATIC_URL_PATH, StaticFiles(directory=http_api.STATIC_DIR), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -1,27 +1,41 @@
 """Pure ASGI middleware (not ``BaseHTTPMiddleware``, so streaming and background tasks are untouched):
-``X-Request-ID`` and one access log line per request, the request body size limit, ``HEAD`` on every ``GET``
-route, and CORS refusals as problem documents.
+``X-Request-ID``, one access log line and the request metrics per request, the request body size limit,
+``HEAD`` on every ``GET`` route, and CORS refusals as problem documents.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_shop.errors import ProblemResponse
+from shared import logs, metrics
 from shared.problems import http_problem
 from shared.request_id import HEADER, request_id_from
 
-access_log = logging.getLogger("shop.access")
+
+def route_of(scope: Scope) -> str:
+    """The route template the request matched (:func:`shared.metrics.route_template`), as the router left it
+    in the scope; ``unmatched`` when none did."""
+    route = scope.get("route")
+    if isinstance(route, Route):
+        return metrics.route_template(route.path_format)
+    if isinstance(scope.get("endpoint"), StaticFiles):  # the /static mount
+        return metrics.STATIC_ROUTE
+    return metrics.UNMATCHED_ROUTE
 
 
 class RequestContextMiddleware:
+    """Outermost: gives every response its ``X-Request-ID``, and logs and counts each request once it has
+    been answered (:func:`shared.logs.log_access`, :func:`shared.metrics.observe_request`)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -38,12 +52,18 @@ class RequestContextMiddleware:
         def log_request(status: int) -> None:
             nonlocal logged
             logged = True
-            client = scope["client"][0] if scope.get("client") else "-"
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            access_log.info(
-                '%s "%s %s" %d %.1fms request_id=%s',
-                client, scope["method"], scope["path"], status, elapsed_ms, request_id,
-            )  # fmt: skip
+            seconds = time.perf_counter() - started
+            method, route = scope["method"], route_of(scope)
+            metrics.observe_request(method=method, route=route, status=status, seconds=seconds)
+            logs.log_access(
+                client=scope["client"][0] if scope.get("client") else "-",
+                method=method,
+                path=scope["path"],
+                route=route,
+                status=status,
+                seconds=seconds,
+                request_id=request_id,
+            )
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status

@@ -20,7 +20,7 @@ from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import MailerDep, SessionmakerDep
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery
-from shared import idempotency
+from shared import idempotency, metrics
 from shared.domain import MAX_DB_ID
 from shared.models import Order
 
@@ -79,6 +79,7 @@ async def place_order(
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
     else:
+        metrics.ORDERS_PLACED.inc()
         background_tasks.add_task(
             outbox.send_order_confirmation,
             sessionmaker=sessionmaker,

@@ -22,7 +22,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import logins, statements
+from shared import logins, metrics, statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
 from shared.models import Order
@@ -41,7 +41,8 @@ async def deliver_order_confirmation(
 
     Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
     order's message is marked sent without mailing. A mailer error is logged as a warning and counted in
-    ``outbox.attempts``; the relay retries later.
+    ``outbox.attempts``; the relay retries later. Each outcome is counted in
+    ``shop_order_confirmations_total`` (:mod:`shared.metrics`).
     """
     async with sessionmaker() as session:
         message = await session.scalar(statements.claim_confirmation(order_id))
@@ -49,6 +50,7 @@ async def deliver_order_confirmation(
             return False
         message_id = message.id  # a rollback expires ORM objects; async sessions cannot lazy-load them
         order = await session.get_one(Order, order_id, with_for_update=True)
+        result = "skipped"  # a cancelled order's message is marked sent, not mailed
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:
                 # a mailer may block (SMTP): in a worker thread, so the event loop keeps serving
@@ -58,12 +60,15 @@ async def deliver_order_confirmation(
                 await session.rollback()
                 await session.execute(statements.count_failed_attempt(message_id))
                 await session.commit()
+                metrics.ORDER_CONFIRMATIONS.labels(result="failed").inc()
                 return False
             order.status = OrderStatus.CONFIRMED
             order.confirmed_at = func.now()
+            result = "sent"
         message.sent_at = func.now()
         message.attempts += 1
         await session.commit()
+        metrics.ORDER_CONFIRMATIONS.labels(result=result).inc()
         return True
 
 

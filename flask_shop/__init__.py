@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_shop import auth, db, errors, health, middleware, orders, passwords, products, routing
+from flask_shop import auth, db, errors, health, metrics, middleware, orders, passwords, products, routing
 from flask_shop.content_types import JSONProvider
 from flask_shop.extensions import api, confirmations, cors
 from shared import http_api
@@ -64,5 +64,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     for blueprint in (health.blp, auth.blp, products.blp, orders.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(metrics.bp)  # not flask-smorest's: /metrics stays out of the OpenAPI document
     errors.init_app(app)  # after api.init_app: replaces flask-smorest's JSON error handler
     return app

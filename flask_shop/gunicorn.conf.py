@@ -13,7 +13,9 @@ Requests gunicorn refuses itself, before the app runs (a malformed request line,
 """
 
 import os
+import shutil
 import socket
+import tempfile
 
 from flask import Flask
 from gunicorn import util
@@ -23,6 +25,7 @@ from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
 from shared.http_api import MAX_BODY_BYTES, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
+from shared.logs import json_config
 from shared.problems import raw_problem_response
 
 
@@ -58,11 +61,21 @@ limit_request_line = MAX_REQUEST_LINE_BYTES  # gunicorn's defaults, stated: uvic
 limit_request_fields = MAX_HEADER_FIELDS
 limit_request_field_size = MAX_HEADER_FIELD_BYTES
 
-# one access log line per request, with its X-Request-ID (set by the app on every response)
-accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(M)sms request_id=%({x-request-id}o)s'
+# The app logs one access line per request itself, as the FastAPI app does (shared/logs.py), so gunicorn's
+# access log stays off. LOG_FORMAT=json: gunicorn's own lines too, from the master's first.
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    logconfig_dict = json_config(loglevel.upper())
+
+# /metrics adds up every worker's counts (prometheus-client's multiprocess mode, shared/metrics.py): each
+# worker writes them to files in PROMETHEUS_MULTIPROC_DIR, inherited from the master. Unless the environment
+# names one, each server run gets a fresh, empty directory of its own, removed when the master exits
+# (on_exit, below).
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shop-metrics-")
 
 
 # The outbox relay runs in each worker, where the server runs (see flask_shop/outbox.py): started once the
@@ -91,6 +104,11 @@ def worker_exit(server: Arbiter, worker: Worker) -> None:
         from flask_shop.extensions import confirmations
 
         confirmations.shutdown(app)
+
+
+def on_exit(server: Arbiter) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def _flask_app(worker: Worker) -> Flask | None:

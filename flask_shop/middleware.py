@@ -1,15 +1,15 @@
-"""Request hooks (Flask's ``before_request``/``after_request``): ``X-Request-ID`` on every response, the
-body size limit for chunked bodies, refused CORS preflights, malformed query strings, and reading what a
-view left of a body, so that the connection stays usable. And one WSGI middleware: the client's address
-behind a trusted proxy (:class:`TrustedProxyFix`).
+"""Request hooks (Flask's ``before_request``/``after_request``): ``X-Request-ID`` on every response, one
+access log line and the request metrics per request, the body size limit for chunked bodies, refused CORS
+preflights, malformed query strings, and reading what a view left of a body, so that the connection stays
+usable. And one WSGI middleware: the client's address behind a trusted proxy (:class:`TrustedProxyFix`).
 
-The one log line per request is gunicorn's access log, which prints the response's ``X-Request-ID`` (see
-``gunicorn.conf.py``). Bodies with a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` are refused by Werkzeug.
+Bodies with a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` are refused by Werkzeug.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from flask import Flask, Response, abort, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_shop.routing import is_preflight
-from shared import http_api
+from shared import http_api, logs, metrics
 from shared.config import ConfigError
 from shared.inputs import urlencoded_fault
 from shared.request_id import HEADER, request_id_from
@@ -62,11 +62,38 @@ class TrustedProxyFix:
 
 def assign_request_id() -> None:
     g.request_id = request_id_from(request.headers.get(HEADER))
+    g.started = time.perf_counter()
 
 
 def add_request_id(response: Response) -> Response:
     # after_request also runs for error responses, so problems carry the id too
     response.headers[HEADER] = g.get("request_id") or request_id_from(None)
+    return response
+
+
+def route_of() -> str:
+    """The route template the request matched (:func:`shared.metrics.route_template`); ``unmatched`` when
+    none did."""
+    if request.url_rule is None:
+        return metrics.UNMATCHED_ROUTE
+    return metrics.route_template(request.url_rule.rule)
+
+
+def log_and_count(response: Response) -> Response:
+    """Log the request's access line and count it (:func:`shared.logs.log_access`,
+    :func:`shared.metrics.observe_request`), once its response is ready."""
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    route = route_of()
+    metrics.observe_request(method=request.method, route=route, status=response.status_code, seconds=seconds)
+    logs.log_access(
+        client=request.remote_addr or "-",
+        method=request.method,
+        path=request.path,
+        route=route,
+        status=response.status_code,
+        seconds=seconds,
+        request_id=response.headers[HEADER],
+    )
     return response
 
 
@@ -126,5 +153,6 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_disallowed_preflight)
     app.before_request(check_query_string)
     app.before_request(limit_chunked_body)
-    app.after_request(add_request_id)
     app.after_request(read_rest_of_body)
+    app.after_request(log_and_count)  # after_request functions run last-registered first: this one after
+    app.after_request(add_request_id)

@@ -24,6 +24,7 @@ from flask_shop.schemas import (
     PageQuerySchema,
 )
 from flask_shop.smorest import Blueprint
+from shared import metrics
 from shared.models import Order
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
@@ -65,6 +66,7 @@ def place_order(order_in: dict[str, Any], headers: dict[str, str]) -> Response:
     if placed.replayed:
         response_headers["Idempotent-Replayed"] = "true"
     else:
+        metrics.ORDERS_PLACED.inc()
         confirmations.submit(placed.order_id)
     # @blp.response documents the body; a Response skips it, because a replay must send the stored bytes
     # exactly, and the first answer sends the same bytes it stored

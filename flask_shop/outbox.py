@@ -34,7 +34,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import logins, statements
+from shared import logins, metrics, statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
 from shared.models import Order
@@ -52,7 +52,8 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
 
     Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
     order's message is marked sent without mailing. A mailer error is logged as a warning and counted in
-    ``outbox.attempts``; the relay retries later.
+    ``outbox.attempts``; the relay retries later. Each outcome is counted in
+    ``shop_order_confirmations_total`` (:mod:`shared.metrics`).
     """
     with sessionmaker() as session:
         message = session.scalar(statements.claim_confirmation(order_id))
@@ -60,6 +61,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
             return False
         message_id = message.id  # a rollback expires ORM objects; read the id while it is loaded
         order = session.get_one(Order, order_id, with_for_update=True)
+        result = "skipped"  # a cancelled order's message is marked sent, not mailed
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:
                 mailer.send(confirmation_email(message.payload))
@@ -68,12 +70,15 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
                 session.rollback()
                 session.execute(statements.count_failed_attempt(message_id))
                 session.commit()
+                metrics.ORDER_CONFIRMATIONS.labels(result="failed").inc()
                 return False
             order.status = OrderStatus.CONFIRMED
             order.confirmed_at = func.now()
+            result = "sent"
         message.sent_at = func.now()
         message.attempts += 1
         session.commit()
+        metrics.ORDER_CONFIRMATIONS.labels(result=result).inc()
         return True
 
 

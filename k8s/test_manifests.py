@@ -336,6 +336,34 @@ def test_the_ingress_buffers_for_gunicorn(overlay: str) -> None:
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "on"
 
 
+def _routes(path: str, rule: Object) -> bool:
+    rule_path: str = rule["path"]
+    if rule["pathType"] == "Exact":
+        return path == rule_path
+    prefix = rule_path.rstrip("/")  # Prefix matches whole path elements: /docs matches /docs/x, not /docsx
+    return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_routes_the_api_and_its_docs_but_not_metrics(overlay: str) -> None:
+    public = ["/api/v1/products", "/api/v1/orders/7", "/docs", "/redoc", "/openapi.json"]
+    public += ["/static/swagger-ui/swagger-ui-bundle.js", "/static/redoc/redoc.standalone.js"]
+    for ingress in of_kind(overlay, "Ingress"):
+        app = APP_IMAGES[ingress["metadata"]["name"]]
+        (rule,) = ingress["spec"]["rules"]
+        paths = rule["http"]["paths"]
+        for path in public:
+            assert any(_routes(path, p) for p in paths), (ingress["metadata"]["name"], path)
+            assert serves(app, path), (app, path)
+        for private in ("/metrics", "/healthz", "/readyz"):
+            assert not any(_routes(private, p) for p in paths), (ingress["metadata"]["name"], private)
+    for workload, _container in app_containers(overlay):
+        if workload["kind"] == "Deployment":
+            annotations = workload["spec"]["template"]["metadata"]["annotations"]
+            assert annotations["prometheus.io/path"] == "/metrics"
+            assert int(annotations["prometheus.io/port"]) == int(dockerfile_instruction("runtime", "EXPOSE"))
+
+
 def test_compose_publishes_flask_only_through_nginx() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     assert "ports" not in services["flask"]
@@ -457,6 +485,7 @@ INGRESS_CONTROLLER = _endpoint(
     "ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}, []
 )
 DNS = _endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")])
+PROMETHEUS = _endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}, [])
 POOLER = _endpoint("pooler", "shop-db", {"cnpg.io/poolerName": "shop-db-pooler-rw"}, [(5432, "TCP")])
 INSTANCE = _endpoint("postgres-instance", "shop-db", {"cnpg.io/cluster": "shop-db"}, [(5432, "TCP")])
 STRANGER = _endpoint(
@@ -536,7 +565,7 @@ def open_paths(overlay: str) -> set[tuple[str, str, int, str]]:
     in the shop's namespace."""
     policies = of_kind(overlay, "NetworkPolicy")
     shop = _shop_endpoints(overlay)
-    pods = [*shop, INGRESS_CONTROLLER, DNS, POOLER, INSTANCE, STRANGER]
+    pods = [*shop, INGRESS_CONTROLLER, PROMETHEUS, DNS, POOLER, INSTANCE, STRANGER]
     paths = set()
     for source in pods:
         for destination in pods:
@@ -557,7 +586,7 @@ def _dns_for(names: list[str]) -> set[tuple[str, str, int, str]]:
 def test_dev_network_paths_are_exactly_the_shops() -> None:
     apps = ["shop-fastapi", "shop-flask"]
     assert open_paths("dev") == {
-        *{("ingress-controller", app, 8000, "TCP") for app in apps},
+        *{(client, app, 8000, "TCP") for client in ("ingress-controller", "prometheus") for app in apps},
         *{(client, "postgres", 5432, "TCP") for client in [*apps, "shop-migrate"]},
         *_dns_for([*apps, "shop-migrate", "postgres"]),
     }
@@ -566,7 +595,7 @@ def test_dev_network_paths_are_exactly_the_shops() -> None:
 def test_production_network_paths_are_exactly_the_shops() -> None:
     apps = ["shop-fastapi", "shop-flask"]
     assert open_paths("production") == {
-        *{("ingress-controller", app, 8000, "TCP") for app in apps},
+        *{(client, app, 8000, "TCP") for client in ("ingress-controller", "prometheus") for app in apps},
         *{(app, "pooler", 5432, "TCP") for app in apps},
         ("shop-migrate", "postgres-instance", 5432, "TCP"),
         *_dns_for([*apps, "shop-migrate"]),

@@ -23,6 +23,7 @@
   variable uvicorn and gunicorn read; the Flask app applies it itself (``flask_shop.middleware``)
 - ``CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (default: none)
 - ``LOG_LEVEL``: a :mod:`logging` level name (default ``INFO``)
+- ``LOG_FORMAT``: ``text`` (default) or ``json``, one object per line (:mod:`shared.logs`)
 - ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
 - ``SHOP_OUTBOX_RELAY_SECONDS``: how often unsent outbox rows are retried, in seconds (default 30)
 - ``SHOP_ADMIN_EMAIL`` and ``SHOP_ADMIN_PASSWORD``: the admin account the seed creates
@@ -30,28 +31,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL, make_url
 
+from shared import logs
+
 DEFAULT_DATABASE_URL = "postgresql://shop:shop@localhost:5432/shop"
-
-
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators, as Python escapes
-_CONTROL_ESCAPES = {
-    code: ascii(chr(code))[1:-1] for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
-}
-
-
-class EscapingFormatter(logging.Formatter):
-    """A formatter that escapes control characters in each message (``\n`` becomes ``\\n``), so that
-    request data (a percent-decoded path, a header) cannot forge or split a log line. Tracebacks, which
-    follow the message, keep their lines."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        return super().formatMessage(record).translate(_CONTROL_ESCAPES)
 
 
 class ConfigError(ValueError):
@@ -83,6 +70,13 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true/false, 1/0 or yes/no, got {raw!r}")
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _list(name: str, default: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, default).split(",") if item.strip())
 
@@ -106,6 +100,7 @@ class Settings:
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
+    log_format: str = "text"
     token_ttl_seconds: int = 86400
     outbox_relay_seconds: int = 30
     admin_email: str | None = None
@@ -134,6 +129,7 @@ class Settings:
             forwarded_allow_ips=_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
             cors_origins=origins,
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+            log_format=_choice("LOG_FORMAT", "text", logs.FORMATS),
             token_ttl_seconds=_int("SHOP_TOKEN_TTL_SECONDS", 86400, minimum=1),
             outbox_relay_seconds=_int("SHOP_OUTBOX_RELAY_SECONDS", 30, minimum=1),
             admin_email=os.environ.get("SHOP_ADMIN_EMAIL") or None,
@@ -141,12 +137,8 @@ class Settings:
         )
 
     def configure_logging(self) -> None:
-        """Log to stderr at ``LOG_LEVEL`` with timestamps, unless the server already configured the root;
-        control characters in messages are escaped (:class:`EscapingFormatter`)."""
-        handler = logging.StreamHandler()
-        handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logging.basicConfig(level=self.log_level, handlers=[handler])
-        logging.getLogger("shop").setLevel(self.log_level)
+        """Log to stderr at ``LOG_LEVEL`` in ``LOG_FORMAT`` (:func:`shared.logs.configure`)."""
+        logs.configure(level=self.log_level, log_format=self.log_format)
 
     def session_settings(self) -> dict[str, str]:
         """The PostgreSQL settings each app connection starts with, in milliseconds: ``statement_timeout``,

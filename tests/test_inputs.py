@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from shared.config import EscapingFormatter
 from shared.inputs import check_decimal_digits, check_text, parse_json_body, urlencoded_fault
+from shared.logs import EscapingFormatter
 from shared.security import bearer_token
 
 
