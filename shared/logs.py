@@ -12,8 +12,8 @@ in JSON::
 Every other record (the servers' own, SQLAlchemy's, the outbox relay's) has ``time``, ``level``, ``logger``
 and ``message``, and ``exception`` when it carries a traceback. A JSON line holds only these named fields,
 never a record's other attributes or a request's headers or body, so no token, password or hash can reach
-it unless a message itself spells one out, and none does (``tests/test_logs.py`` and the contract suite's
-``test_logs_hold_no_secrets`` check it).
+it unless a message itself spells one out, and none does: ``tests/test_logs.py`` runs both apps under their
+servers, logs in, uses the token (in a query string too) and finds none of them in the output.
 
 Text lines escape control characters (:class:`EscapingFormatter`); JSON escapes them as JSON does.
 """
