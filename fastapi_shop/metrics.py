@@ -24,8 +24,8 @@ async def metrics(engine: EngineDep) -> Response:
     backlog = None
     try:
         async with engine.connect() as connection:
-            pending, oldest_seconds = (await connection.execute(outbox_backlog())).one()
-        backlog = OutboxBacklog(pending, float(oldest_seconds or 0))
+            row = (await connection.execute(outbox_backlog())).one()
+        backlog = OutboxBacklog.from_row(*row)
     except Exception as exc:
         log.warning("outbox gauges left out of /metrics: %s", type(exc).__name__)
     return Response(exposition(backlog), media_type=MEDIA_TYPE)

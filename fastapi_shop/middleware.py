@@ -22,11 +22,11 @@ from shared.request_id import HEADER, request_id_from
 
 
 def route_of(scope: Scope) -> str:
-    """The route template the request matched (:func:`shared.metrics.route_template`), as the router left it
-    in the scope; ``unmatched`` when none did."""
+    """The route template the request matched, as the router left it in the scope (Starlette's
+    ``path_format``: ``/api/v1/orders/{order_id}``); ``unmatched`` when none did."""
     route = scope.get("route")
     if isinstance(route, Route):
-        return metrics.route_template(route.path_format)
+        return route.path_format
     if isinstance(scope.get("endpoint"), StaticFiles):  # the /static mount
         return metrics.STATIC_ROUTE
     return metrics.UNMATCHED_ROUTE

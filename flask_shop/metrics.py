@@ -24,8 +24,8 @@ def metrics() -> Response:
     backlog = None
     try:
         with current_app.extensions["shop.engine"].connect() as connection:
-            pending, oldest_seconds = connection.execute(outbox_backlog()).one()
-        backlog = OutboxBacklog(pending, float(oldest_seconds or 0))
+            row = connection.execute(outbox_backlog()).one()
+        backlog = OutboxBacklog.from_row(*row)
     except Exception as exc:
         log.warning("outbox gauges left out of /metrics: %s", type(exc).__name__)
     return Response(exposition(backlog), content_type=MEDIA_TYPE)

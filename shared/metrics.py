@@ -83,8 +83,8 @@ _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^:<>]+)>")  # Werkzeug's <convert
 
 
 def route_template(rule: str) -> str:
-    """A route as the OpenAPI document writes it: ``/orders/<id:order_id>`` (Werkzeug) and
-    ``/orders/{order_id}`` (Starlette's ``path_format``) are both ``/orders/{order_id}``."""
+    """A Werkzeug rule as the OpenAPI document writes the route: ``/orders/<id:order_id>`` is
+    ``/orders/{order_id}``, as Starlette's ``path_format`` already is."""
     return _PATH_PARAMETER.sub(r"{\1}", rule)
 
 
@@ -101,10 +101,15 @@ class OutboxBacklog:
     pending: int
     oldest_pending_seconds: float
 
+    @classmethod
+    def from_row(cls, pending: int, oldest_pending_seconds: float | None) -> OutboxBacklog:
+        """From the row :func:`outbox_backlog` selects, whose age is NULL when nothing is pending."""
+        return cls(pending, oldest_pending_seconds or 0.0)
+
 
 def outbox_backlog() -> Select[int, float]:
     """One row: the count of unsent messages and the oldest one's age in seconds (NULL when none); each app
-    runs it when ``/metrics`` is scraped and passes the row to :func:`exposition`."""
+    runs it when ``/metrics`` is scraped and passes :meth:`OutboxBacklog.from_row` to :func:`exposition`."""
     age = cast(func.extract("epoch", func.now() - func.min(OutboxMessage.created_at)), Float)
     return select(func.count(), age).where(OutboxMessage.sent_at.is_(None))
 
