@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,12 +14,13 @@ from pathlib import Path
 import httpx
 import port_for
 import pytest
-from mirakuru import HTTPExecutor
-from sqlalchemy import create_engine, text
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from contract_tests.stacks import ROOT, TARGETS
-from shared.config import Settings
+from contract_tests.stacks import TARGETS
+from contract_tests.stacks.local import AppServers
 from shared.logs import EscapingFormatter, JsonFormatter
+from shared.models import User
 from shared.security import hash_token
 
 PASSWORD = "log-test password 42"
@@ -30,30 +30,13 @@ PASSWORD = "log-test password 42"
 def server_log(
     request: pytest.FixtureRequest, app_database_url: str, tmp_path: Path
 ) -> Iterator[tuple[str, Path]]:
-    """One app under its server with ``LOG_FORMAT=json``: its URL, and the file its output goes to."""
-    port = port_for.select_random()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        server = HTTPExecutor(
-            TARGETS[request.param].command(port),
-            url=f"{url}/healthz",
-            timeout=60,
-            cwd=str(ROOT),
-            envvars={"DATABASE_URL": app_database_url, "LOG_FORMAT": "json"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        server.start()
-        try:
-            yield url, log_path
-        finally:
-            server.stop()
+    """One app under its server with ``LOG_FORMAT=json``, as the contract suite's local stack starts it: its
+    URL, and the file its output goes to."""
+    with AppServers({"DATABASE_URL": app_database_url, "LOG_FORMAT": "json"}, tmp_path) as servers:
+        yield servers.url(request.param), tmp_path / f"{request.param}.log"
 
 
-def test_json_logs_carry_the_request_and_no_secret(
-    server_log: tuple[str, Path], app_database_url: str
-) -> None:
+def test_json_logs_carry_the_request_and_no_secret(server_log: tuple[str, Path], database: Session) -> None:
     url, log_path = server_log
     email = f"logs-{port_for.select_random()}@example.com"
     with httpx.Client(base_url=url, timeout=10) as client:
@@ -70,12 +53,8 @@ def test_json_logs_carry_the_request_and_no_secret(
         wrong = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD + "!"})
         assert wrong.status_code == 401
         client.get(f"/api/v1/orders?access_token={token}")  # a secret in a query string is not logged either
-    engine = create_engine(Settings(database_url=app_database_url).url_for_driver("psycopg"))
-    with engine.connect() as connection:
-        password_hash = connection.scalar(
-            text("SELECT password_hash FROM users WHERE email = :e"), {"e": email}
-        )
-    engine.dispose()
+    password_hash = database.scalar(select(User.password_hash).where(User.email == email))
+    assert password_hash is not None
     secrets = {PASSWORD, token, hash_token(token), str(password_hash)}
 
     # uvicorn's app logs the access line just after the response's last byte: wait for it

@@ -65,7 +65,7 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
             if pgbouncer is not None:
                 env["DATABASE_URL"] = stack.enter_context(_pgbouncer(pgbouncer, database_url, workdir))
                 env["SHOP_DB_TRANSACTION_POOLER"] = "true"
-            servers = stack.enter_context(_AppServers(env, workdir))
+            servers = stack.enter_context(AppServers(env, workdir))
             yield Deployment(
                 admin_email=ADMIN_EMAIL,
                 admin_password=ADMIN_PASSWORD,
@@ -220,7 +220,7 @@ def _find_pgbouncer() -> str:
     )
 
 
-class _AppServers:
+class AppServers:
     """Starts each app on first use on a free port, waits for ``/readyz``, stops them all at exit."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
@@ -269,7 +269,7 @@ class _AppServers:
         _start_executor(executor, target.name, log_path)
         return executor, url
 
-    def __enter__(self) -> _AppServers:
+    def __enter__(self) -> AppServers:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
