@@ -490,7 +490,7 @@ TOPICS = (
         processes, and the database pool defaults to one connection per thread. A thread serves one request
         from its first byte to its last, so a client that sends its body slowly, or does not read the answer,
         holds it: gunicorn is deployed behind a buffering proxy, as its documentation prescribes (nginx in
-        `docker-compose.yml`, `nginx/flask.conf.template`; the ingress in Kubernetes), which hands it whole
+        `compose.yaml`, `nginx/flask.conf.template`; the ingress in Kubernetes), which hands it whole
         requests and takes whole answers. uvicorn's event loop waits for slow clients itself and needs none
         (`make chaos`, fault `slow-clients`). Both commands are in exec
         form, so the server is PID 1 and receives SIGTERM itself: uvicorn finishes in-flight requests within

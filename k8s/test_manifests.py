@@ -25,6 +25,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.repository import dockerfile_instruction, dockerfile_stages, variables_read
+
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
 OVERLAYS = ("dev", "production")
@@ -87,30 +89,6 @@ def app_containers(overlay: str) -> Iterator[tuple[Object, Object]]:
                 yield workload, container
 
 
-@cache
-def dockerfile_stages() -> dict[str, list[str]]:
-    """Each ``FROM ... AS name`` stage of the Dockerfile with its instruction lines (continuations joined)."""
-    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    stages: dict[str, list[str]] = {}
-    current: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("FROM "):
-            current = stages.setdefault(line.split()[-1], [])
-        elif line and not line.startswith("#"):
-            current.append(line)
-    return stages
-
-
-def dockerfile_instruction(stage: str, instruction: str) -> str:
-    """The argument of the last ``instruction`` in ``stage``, else in ``runtime``, the app stages' base."""
-    for name in (stage, "runtime"):
-        lines = [line for line in dockerfile_stages()[name] if line.startswith(instruction + " ")]
-        if lines:
-            return lines[-1][len(instruction) + 1 :].strip()
-    raise AssertionError(f"the Dockerfile's {stage} stage has no {instruction}")
-
-
 def image_user() -> tuple[int, int]:
     """The uid and gid the runtime image creates for its non-root user."""
     run = " ".join(dockerfile_stages()["runtime"])
@@ -119,45 +97,6 @@ def image_user() -> tuple[int, int]:
     assert uid, "the Dockerfile's runtime stage creates no user with --uid"
     assert gid, "the Dockerfile's runtime stage creates no group with --gid"
     return int(uid.group(1)), int(gid.group(1))
-
-
-class _RecordingEnviron(dict[str, str]):
-    """``os.environ`` stand-in that records which variables are read."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.read: set[str] = set()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def __contains__(self, key: object) -> bool:
-        if isinstance(key, str):
-            self.read.add(key)
-        return super().__contains__(key)
-
-    def setdefault(self, key: str, default: str = "") -> str:
-        self.read.add(key)
-        return super().setdefault(key, default)
-
-
-def variables_read(monkeypatch: pytest.MonkeyPatch, app: str) -> set[str]:
-    """The environment variables ``app``'s process reads: ``shared/config.py``, and gunicorn.conf.py for
-    Flask."""
-    from shared.config import Settings
-
-    environ = _RecordingEnviron()
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "environ", environ)
-        Settings.from_env()
-        if app == "flask":
-            runpy.run_path(str(ROOT / "flask_shop" / "gunicorn.conf.py"))
-    return environ.read
 
 
 def container_variables(overlay: str, container: Object) -> set[str]:
@@ -311,7 +250,7 @@ def test_app_containers_run_the_server_their_image_starts(overlay: str) -> None:
 
 
 def compose_migrate_command() -> list[str]:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     command: list[str] = compose["services"]["migrate"]["command"]
     return command
 
@@ -362,15 +301,6 @@ def test_the_ingress_routes_the_api_and_its_docs_but_not_metrics(overlay: str) -
             annotations = workload["spec"]["template"]["metadata"]["annotations"]
             assert annotations["prometheus.io/path"] == "/metrics"
             assert int(annotations["prometheus.io/port"]) == int(dockerfile_instruction("runtime", "EXPOSE"))
-
-
-def test_compose_publishes_flask_only_through_nginx() -> None:
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert "ports" not in services["flask"]
-    assert services["flask-proxy"]["environment"]["FLASK_UPSTREAM"] == "flask:8000"
-    assert services["flask-proxy"]["volumes"] == [
-        "./nginx/flask.conf.template:/etc/nginx/templates/default.conf.template:ro"
-    ]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -1,6 +1,6 @@
 """Configuration read from the environment, parsed and validated once.
 
-- ``DATABASE_URL``: a plain ``postgresql://`` URL (default ``postgresql://shop:shop@localhost:5432/shop``)
+- ``DATABASE_URL``: a plain ``postgresql://`` URL (default: :data:`DEFAULT_DATABASE_URL`)
 - ``SHOP_DB_POOL_SIZE`` (5) and ``SHOP_DB_MAX_OVERFLOW`` (10): connections kept open, and extra ones
   allowed under load, per process
 - ``SHOP_DB_TRANSACTION_POOLER`` (false): true when ``DATABASE_URL`` points at a pooler in transaction mode
@@ -38,7 +38,8 @@ from sqlalchemy.engine import URL, make_url
 
 from shared import logs
 
-DEFAULT_DATABASE_URL = "postgresql://shop:shop@localhost:5432/shop"
+# the development database of compose (compose.yaml; compose.override.yaml publishes it on localhost)
+DEFAULT_DATABASE_URL = "postgresql://shop:shop-dev-password@localhost:5432/shop"
 
 
 class ConfigError(ValueError):
