@@ -8,21 +8,22 @@ FROM python:3.11-slim-bookworm AS build-base
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /build
 COPY pyproject.toml constraints.txt ./
-# the requirements of the project plus one extra, read from pyproject.toml, each pinned by constraints.txt
+# the requirements of the project plus the extras named, read from pyproject.toml, each pinned by constraints.txt
 RUN printf '%s\n' \
       'import sys, tomllib' \
       'project = tomllib.load(open("pyproject.toml", "rb"))["project"]' \
-      'print("\n".join(project["dependencies"] + project["optional-dependencies"][sys.argv[1]]))' \
+      'extras = [r for extra in sys.argv[1:] for r in project["optional-dependencies"][extra]]' \
+      'print("\n".join(project["dependencies"] + extras))' \
       > requirements.py \
  && python -m venv /opt/venv
 
 FROM build-base AS build-fastapi
-RUN python requirements.py fastapi > requirements.txt \
+RUN python requirements.py fastapi otel > requirements.txt \
  && /opt/venv/bin/pip install --constraint constraints.txt --requirement requirements.txt \
  && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM build-base AS build-flask
-RUN python requirements.py flask > requirements.txt \
+RUN python requirements.py flask otel > requirements.txt \
  && /opt/venv/bin/pip install --constraint constraints.txt --requirement requirements.txt \
  && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 

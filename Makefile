@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := fastapi,flask,test,dev,k8s
+EXTRAS := fastapi,flask,otel,test,dev,k8s
 CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 

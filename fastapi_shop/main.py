@@ -28,7 +28,7 @@ from fastapi_shop.middleware import (
 )
 from fastapi_shop.passwords import PasswordHashing
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
-from shared import http_api
+from shared import http_api, telemetry
 from shared.config import Settings
 from shared.mailer import LoggingMailer, Mailer
 from shared.schema import SchemaGate
@@ -39,11 +39,14 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     settings = settings or Settings.from_env()
     settings.configure_logging()
     mailer = mailer or LoggingMailer()
+    tracing = telemetry.tracer_provider("shop-fastapi")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # read by the typed dependencies in fastapi_shop.resources, and only there
         engine = create_engine(settings)
+        if tracing is not None:
+            telemetry.trace_engine(engine.sync_engine, tracing)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
         app.state.schema_gate = SchemaGate()
@@ -69,6 +72,14 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         redirect_slashes=False,  # /products/ is 404, as in the Flask app; a redirect would drop a POST body
         docs_url=None,  # /docs and /redoc come from fastapi_shop.docs, with scripts served from /static
         redoc_url=None,
+        # FastAPI's own OpenTelemetry: request spans to the app's provider when tracing is on; metrics are
+        # Prometheus's (/metrics), and logs go to stderr
+        telemetry={
+            "tracing": tracing is not None,
+            "tracer_provider": tracing,
+            "metrics": False,
+            "logs": False,
+        },
     )
     app.state.settings = settings
     app.state.mailer = mailer

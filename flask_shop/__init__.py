@@ -15,7 +15,7 @@ from flask import Flask
 from flask_shop import auth, db, errors, health, metrics, middleware, orders, passwords, products, routing
 from flask_shop.content_types import JSONProvider
 from flask_shop.extensions import api, confirmations, cors
-from shared import http_api
+from shared import http_api, telemetry
 from shared.config import Settings
 from shared.mailer import LoggingMailer
 
@@ -45,9 +45,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SHOP_SETTINGS"] = Settings.from_env()
     settings: Settings = app.config["SHOP_SETTINGS"]
     settings.configure_logging()
+    tracing = telemetry.tracer_provider("shop-flask")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     routing.init_app(app)  # before the blueprints add their rules
     db.init_app(app)
+    if tracing is not None:
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor  # the otel extra, needed only now
+
+        FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
+            app,
+            tracer_provider=tracing,
+            # it records the query string again after the span started: redact it once the answer is known
+            response_hook=lambda span, status, headers: telemetry.redact_span_queries(span),
+        )
+        telemetry.trace_engine(app.extensions["shop.engine"], tracing)
     health.init_app(app)
     passwords.init_app(app)
     auth.init_app(app)

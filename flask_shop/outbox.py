@@ -22,6 +22,7 @@ sends that email again.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -155,7 +156,12 @@ class ConfirmationSender:
         """Queue the confirmation of a committed order; returns at once."""
         state = _state(current_app)
         state.executor.submit(
-            send_order_confirmation, sessionmaker=state.sessionmaker, mailer=state.mailer, order_id=order_id
+            # in a copy of the request's context, so that its trace, if any, goes on into the confirmation
+            contextvars.copy_context().run,
+            send_order_confirmation,
+            sessionmaker=state.sessionmaker,
+            mailer=state.mailer,
+            order_id=order_id,
         )
 
     def start_relay(self, app: Flask) -> None:

@@ -18,8 +18,9 @@ from tests.repository import ROOT, dockerfile_instruction, variables_read
 APPS = ("fastapi", "flask")
 # ${NAME}, ${NAME:-default} or ${NAME-default}, as Compose interpolates them
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
-# read by the apps outside Settings: prometheus-client's multiprocess mode (shared/metrics.py)
-OTHER_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR"}
+# read by the apps outside Settings: prometheus-client's multiprocess mode (shared/metrics.py), and the two
+# OpenTelemetry variables .env.example names of the many the SDK reads (shared/telemetry.py)
+OTHER_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
 # read by the standard library while gunicorn.conf.py loads (gettext, tempfile): the platform's, not ours
 PLATFORM_VARIABLES = {"LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "TMPDIR", "TEMP", "TMP"}
 

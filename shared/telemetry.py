@@ -1,0 +1,110 @@
+"""OpenTelemetry traces, when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set.
+
+Without one, tracing is off and free: :func:`tracer_provider` returns ``None`` and nothing of the SDK is
+imported. With one, each app sends its spans over OTLP (HTTP/protobuf, port 4318 by convention) from a
+:class:`TracerProvider` of its own:
+
+- one server span per request, named ``POST /api/v1/orders`` (method and route template), from FastAPI's
+  native telemetry (``FastAPI(telemetry=...)``: it also traces dependencies, the endpoint, serialization and
+  background tasks) and from opentelemetry-instrumentation-flask;
+- one client span per SQL statement (opentelemetry-instrumentation-sqlalchemy on the app's engine): the
+  statement's text with its placeholders, never the values bound to them;
+- a caller's W3C ``traceparent`` header continues its trace.
+
+Query strings are kept only for the API's own parameters (``limit``, ``offset``, ``q``): any other value,
+a token a client put in the URL by mistake, say, is exported as ``REDACTED`` (:class:`RedactQueries`).
+
+The SDK and the exporter read the standard variables themselves: ``OTEL_SERVICE_NAME`` (default here: the
+app's name, ``shop-fastapi`` or ``shop-flask``), ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_HEADERS``,
+``OTEL_TRACES_SAMPLER`` and ``OTEL_TRACES_SAMPLER_ARG``, ``OTEL_BSP_*``; ``OTEL_SDK_DISABLED=true`` or
+``OTEL_TRACES_EXPORTER=none`` turns tracing off. Needs the ``otel`` extra (``pip install 'shop[otel]'``;
+the images have it).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from shared.config import ConfigError
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import Span, TracerProvider
+    from sqlalchemy import Engine
+
+# the query parameters of the API (docs/api.md); every other value is redacted in spans
+API_QUERY_PARAMETERS = frozenset({"limit", "offset", "q"})
+REDACTED = "REDACTED"
+# span attributes that carry a query string: the stable HTTP conventions' url.query and url.full, and the
+# older http.target and http.url that opentelemetry-instrumentation-wsgi still writes by default
+QUERY_ATTRIBUTES = ("url.query",)
+URL_ATTRIBUTES = ("url.full", "http.url", "http.target")
+
+
+def tracing_requested() -> bool:
+    """Whether the environment asks for traces: an OTLP endpoint is set, and neither ``OTEL_SDK_DISABLED``
+    nor ``OTEL_TRACES_EXPORTER=none`` says otherwise."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
+        return False
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
+def tracer_provider(service_name: str) -> TracerProvider | None:
+    """A provider exporting this process's spans over OTLP, or ``None`` when :func:`tracing_requested` is
+    false. Its spans are sent in batches from a thread, and the rest at exit.
+
+    Raises :class:`~shared.config.ConfigError` when traces are asked for but cannot be sent: the ``otel``
+    extra is missing, or ``OTEL_EXPORTER_OTLP_PROTOCOL`` asks for a transport other than ``http/protobuf``.
+    """
+    if not tracing_requested():
+        return None
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = os.environ.get(name, "").strip()
+        if protocol and protocol != "http/protobuf":
+            raise ConfigError(
+                f"{name} must be http/protobuf, the one transport the apps ship, got {protocol!r}"
+            )
+    try:
+        from shared import _tracing  # the SDK: imported only now
+    except ImportError as error:
+        raise ConfigError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but the OpenTelemetry SDK is not installed: "
+            "pip install 'shop[otel]'"
+        ) from error
+    return _tracing.otlp_tracer_provider(os.environ.get("OTEL_SERVICE_NAME") or service_name)
+
+
+def trace_engine(engine: Engine, provider: TracerProvider) -> None:
+    """A span for each statement ``engine`` runs (the async engine's ``sync_engine`` for asyncpg)."""
+    from shared import _tracing
+
+    _tracing.trace_engine(engine, provider)
+
+
+def redact_query(query: str) -> str:
+    """``query`` with the value of every parameter but the API's own replaced by ``REDACTED``."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(key, value if key in API_QUERY_PARAMETERS else REDACTED) for key, value in pairs])
+
+
+def redact_span_queries(span: Span) -> None:
+    """Redact the query strings ``span`` has recorded so far (:func:`redact_query`): the instrumentations
+    record whole query strings, and a client may put a token or a password in one.
+
+    FastAPI's telemetry records them as its request span starts, where :class:`shared._tracing.RedactQueries`
+    calls this; opentelemetry-instrumentation-flask records them again after the start, so the Flask app calls
+    this from the instrumentation's ``response_hook`` too.
+    """
+    attributes = span.attributes or {}
+    for name in QUERY_ATTRIBUTES:
+        if isinstance(value := attributes.get(name), str):
+            span.set_attribute(name, redact_query(value))
+    for name in URL_ATTRIBUTES:
+        if isinstance(value := attributes.get(name), str) and "?" in value:
+            parts = urlsplit(value)
+            span.set_attribute(name, urlunsplit(parts._replace(query=redact_query(parts.query))))
