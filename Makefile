@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 EXTRAS := fastapi,flask,otel,test,dev,k8s
 CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
+comma := ,
 
 .PHONY: install test fuzz chaos lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
 	k8s-check k8s-demo k8s-down vendor-docs-ui up down logs smoke test-compose
@@ -73,15 +74,21 @@ down:
 logs:
 	$(COMPOSE) logs --follow
 
-# The contract suite against `make up` (--stack url), with compose's defaults for what it needs to know:
-# contract_tests/README.md, "Testing docker compose".
+# The contract suite against `make up` (--stack url), told what compose publishes: contract_tests/README.md,
+# "Testing docker compose". Compose's defaults; give the target what you changed in .env, by the same names.
 FASTAPI_PORT ?= 8000
 FLASK_PORT ?= 8001
 POSTGRES_PORT ?= 5432
+POSTGRES_USER ?= shop
+POSTGRES_PASSWORD ?= shop-dev-password
+POSTGRES_DB ?= shop
+SHOP_ADMIN_EMAIL ?= admin@shop.example
+SHOP_ADMIN_PASSWORD ?= admin-dev-password
+CORS_ORIGINS ?= http://localhost:3000
 test-compose: install
-	SHOP_ADMIN_EMAIL=admin@shop.example SHOP_ADMIN_PASSWORD=admin-dev-password SHOP_TEST_PROXIED=flask \
-	SHOP_TEST_DATABASE_URL=postgresql://shop:shop-dev-password@127.0.0.1:$(POSTGRES_PORT)/shop \
-	SHOP_TEST_CORS_ORIGIN=http://localhost:3000 \
+	SHOP_ADMIN_EMAIL='$(SHOP_ADMIN_EMAIL)' SHOP_ADMIN_PASSWORD='$(SHOP_ADMIN_PASSWORD)' SHOP_TEST_PROXIED=flask \
+	SHOP_TEST_DATABASE_URL='postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@127.0.0.1:$(POSTGRES_PORT)/$(POSTGRES_DB)' \
+	SHOP_TEST_CORS_ORIGIN='$(firstword $(subst $(comma), ,$(CORS_ORIGINS)))' \
 	  $(BIN)/pytest contract_tests --stack url --fastapi-url http://127.0.0.1:$(FASTAPI_PORT) \
 	  --flask-url http://127.0.0.1:$(FLASK_PORT) $(PYTEST_ARGS)
 

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         engine = create_engine(settings)
         if tracing is not None:
             telemetry.trace_engine(engine.sync_engine, tracing)
+            telemetry.start_export(tracing)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
         app.state.schema_gate = SchemaGate()
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
             with contextlib.suppress(asyncio.CancelledError):
                 await relay
             await engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()  # sends the spans still queued
 
     app = FastAPI(
         title="shop (FastAPI)",
@@ -72,13 +75,15 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         redirect_slashes=False,  # /products/ is 404, as in the Flask app; a redirect would drop a POST body
         docs_url=None,  # /docs and /redoc come from fastapi_shop.docs, with scripts served from /static
         redoc_url=None,
-        # FastAPI's own OpenTelemetry: request spans to the app's provider when tracing is on; metrics are
+        # FastAPI's own OpenTelemetry: request spans to the app's provider when tracing is on, exported as
+        # the lifespan says (no auto_configure, which would add an exporter of its own); metrics are
         # Prometheus's (/metrics), and logs go to stderr
         telemetry={
             "tracing": tracing is not None,
             "tracer_provider": tracing,
             "metrics": False,
             "logs": False,
+            "auto_configure": False,
         },
     )
     app.state.settings = settings

@@ -49,8 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     routing.init_app(app)  # before the blueprints add their rules
     db.init_app(app)
-    if tracing is not None:
-        from opentelemetry.instrumentation.flask import FlaskInstrumentor  # the otel extra, needed only now
+    if tracing is not None:  # the otel extra, imported only now; gunicorn.conf.py starts the export
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+        from opentelemetry.instrumentation.threading import ThreadingInstrumentor
 
         FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
             app,
@@ -58,7 +59,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             # it records the query string again after the span started: redact it once the answer is known
             response_hook=lambda span, status, headers: telemetry.redact_span_queries(span),
         )
+        ThreadingInstrumentor().instrument()  # the request's trace goes on into the confirmations' pool
         telemetry.trace_engine(app.extensions["shop.engine"], tracing)
+        app.extensions["shop.tracing"] = tracing
     health.init_app(app)
     passwords.init_app(app)
     auth.init_app(app)

@@ -78,9 +78,10 @@ if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shop-metrics-")
 
 
-# The outbox relay runs in each worker, where the server runs (see flask_shop/outbox.py): started once the
-# worker has loaded the app, stopped when the worker exits. The app's modules are imported in the worker
-# only, so that the master holds none of them (preload_app = False; --reload forks fresh code).
+# The outbox relay, and the export of traces when they are on (shared/telemetry.py), run in each worker,
+# where the server runs (see flask_shop/outbox.py): started once the worker has loaded the app, stopped when
+# the worker exits. The app's modules are imported in the worker only, so that the master holds none of them
+# (preload_app = False; --reload forks fresh code).
 def pre_request(worker: Worker, req: Request) -> None:
     """A body over the app's limit gets a 413 without being read: so do not invite it with
     ``100 Continue`` (which gunicorn sends before the app runs), and close the connection after the 413, as
@@ -95,8 +96,11 @@ def pre_request(worker: Worker, req: Request) -> None:
 def post_worker_init(worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
         from flask_shop.extensions import confirmations
+        from shared import telemetry
 
         confirmations.start_relay(app)
+        if (tracing := app.extensions.get("shop.tracing")) is not None:
+            telemetry.start_export(tracing)
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
@@ -104,6 +108,8 @@ def worker_exit(server: Arbiter, worker: Worker) -> None:
         from flask_shop.extensions import confirmations
 
         confirmations.shutdown(app)
+        if (tracing := app.extensions.get("shop.tracing")) is not None:
+            tracing.shutdown()  # sends the spans still queued, the confirmations' among them
 
 
 def on_exit(server: Arbiter) -> None:

@@ -22,7 +22,6 @@ sends that email again.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -156,12 +155,7 @@ class ConfirmationSender:
         """Queue the confirmation of a committed order; returns at once."""
         state = _state(current_app)
         state.executor.submit(
-            # in a copy of the request's context, so that its trace, if any, goes on into the confirmation
-            contextvars.copy_context().run,
-            send_order_confirmation,
-            sessionmaker=state.sessionmaker,
-            mailer=state.mailer,
-            order_id=order_id,
+            send_order_confirmation, sessionmaker=state.sessionmaker, mailer=state.mailer, order_id=order_id
         )
 
     def start_relay(self, app: Flask) -> None:

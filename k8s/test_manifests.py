@@ -25,7 +25,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.repository import dockerfile_instruction, dockerfile_stages, variables_read
+from tests.project_files import dockerfile_instruction, dockerfile_stages, variables_read
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"

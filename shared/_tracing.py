@@ -13,24 +13,31 @@ from sqlalchemy import Engine
 from shared.telemetry import redact_span_queries
 
 
-def otlp_tracer_provider(service_name: str) -> TracerProvider:
-    """A provider for ``service_name`` whose spans, queries redacted, go in batches to the OTLP exporter,
-    which reads its endpoint, headers and timeout from the ``OTEL_EXPORTER_OTLP_*`` variables."""
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
-    provider.add_span_processor(RedactQueries())  # first: it edits each span as it starts
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+def new_tracer_provider(service_name: str) -> TracerProvider:
+    """A provider whose spans have their query strings redacted; ``service_name`` unless ``OTEL_SERVICE_NAME``
+    or ``OTEL_RESOURCE_ATTRIBUTES`` names the service."""
+    resource = Resource.create()  # reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: service_name}))
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(RedactQueries())
     return provider
 
 
-def trace_engine(engine: Engine, provider: TracerProvider) -> None:
+def start_export(provider: TracerProvider) -> None:
+    # the exporter reads its endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+
+
+def trace_engine(engine: Engine, provider: TracerProvider) -> bool:
     # skip_dep_check: the instrumentation declares sqlalchemy < 2.1, the last line its own tests cover; it
     # hooks engine events that 2.1 keeps, and tests/test_telemetry.py checks that the spans arrive
-    SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
+    tracer = SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
+    return tracer is not None
 
 
 class RedactQueries(SpanProcessor):
-    """Redacts the query strings of each span as it starts (:func:`shared.telemetry.redact_span_queries`), as
-    FastAPI's telemetry records them."""
+    """Redacts the query strings of each span as it starts (:func:`shared.telemetry.redact_span_queries`)."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         redact_span_queries(span)

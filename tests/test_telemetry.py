@@ -29,7 +29,7 @@ from contract_tests.stacks import TARGETS
 from contract_tests.stacks.local import AppServers
 from shared import telemetry
 from shared.config import ConfigError
-from tests.repository import ROOT
+from tests.project_files import ROOT
 
 PASSWORD = "trace-test password 42"
 SERVICE_NAMES = {"fastapi": "shop-fastapi", "flask": "shop-flask"}
@@ -132,10 +132,11 @@ def test_an_order_is_one_trace_from_the_callers_span_to_its_sql_and_its_confirma
         assert registered.status_code == 201, registered.text
         token = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD}).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}
+        key = f"trace-key-{secrets.token_hex(8)}"  # bound to the idempotency statements, never exported
         placed = client.post(
             f"/api/v1/orders?access_token={token['access_token']}",  # a token where none belongs
             json={"items": [{"product_id": product_id, "quantity": 1}]},
-            headers=auth | traceparent,
+            headers=auth | traceparent | {"Idempotency-Key": key},
         )
         assert placed.status_code == 201, placed.text
 
@@ -154,9 +155,11 @@ def test_an_order_is_one_trace_from_the_callers_span_to_its_sql_and_its_confirma
     assert any(statement.startswith("SELECT") and "FOR UPDATE" in statement for statement in statements)
     assert any(statement.startswith("INSERT INTO orders") for statement in statements)
     assert all(s["attributes"]["db.system"] == "postgresql" for s in spans if s["kind"] == "SPAN_KIND_CLIENT")
-    exported = json.dumps(spans)
-    assert token["access_token"] not in exported
-    assert "access_token=REDACTED" in exported
+    assert "access_token=REDACTED" in json.dumps(spans)
+    with collector.lock:  # every span this app sent: registration and login too
+        exported = json.dumps(collector.spans)
+    for secret in (PASSWORD, token["access_token"], key, email):
+        assert secret not in exported
 
 
 def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded() -> None:
@@ -175,12 +178,30 @@ def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_traces_need_the_http_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "error"),
+    [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf"),
+        ("OTEL_TRACES_EXPORTER", "console", "OTEL_TRACES_EXPORTER must be otlp or none"),
+    ],
+)
+def test_traces_the_apps_cannot_send_as_asked_are_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, error: str
+) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf"):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=error):
         telemetry.tracer_provider("shop-test")
-    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("OTEL_SDK_DISABLED", "true"), ("OTEL_TRACES_EXPORTER", "none")]
+)
+def test_the_standard_switches_turn_traces_off(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv(variable, value)
     assert telemetry.tracer_provider("shop-test") is None
 
 

@@ -1,5 +1,5 @@
-"""The repository's own files read as data, for tests that check they agree: the Dockerfile's stages, and
-the environment variables the apps read."""
+"""The project's own files read as data, for tests that check they agree: the Dockerfile's stages, and the
+environment variables the apps read."""
 
 from __future__ import annotations
 
@@ -64,14 +64,16 @@ class _RecordingEnviron(dict[str, str]):
 
 
 def variables_read(monkeypatch: pytest.MonkeyPatch, app: str) -> set[str]:
-    """The environment variables ``app``'s process reads: ``shared/config.py``, and gunicorn.conf.py for
-    Flask."""
+    """The environment variables ``app``'s process reads as it starts: ``shared/config.py``, whether to trace
+    (``shared/telemetry.py``), and gunicorn.conf.py for Flask."""
+    from shared import telemetry
     from shared.config import Settings
 
     environ = _RecordingEnviron()
     with monkeypatch.context() as patch:
         patch.setattr(os, "environ", environ)
         Settings.from_env()
+        telemetry.tracing_requested()
         if app == "flask":
             runpy.run_path(str(ROOT / "flask_shop" / "gunicorn.conf.py"))
     return environ.read
