@@ -2,13 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := fastapi,flask,otel,test,dev,k8s
+EXTRAS := fastapi,flask,otel,test,bench,dev,k8s
 CHECKOV_VENV := .venv-checkov
 PYTEST_ARGS ?=
 comma := ,
 
 .PHONY: install test fuzz chaos lint typecheck format docs run-fastapi run-flask db-upgrade db-seed lock clean \
-	k8s-check k8s-demo k8s-down vendor-docs-ui up down logs smoke test-compose
+	k8s-check k8s-demo k8s-down vendor-docs-ui up down logs smoke test-compose bench
 
 # A venv with the project (editable) and every extra, installed from the pins in constraints.txt.
 install: $(VENV)/.installed
@@ -31,6 +31,12 @@ fuzz: install
 # freeze" narrows it.
 chaos: install
 	$(BIN)/python -m chaos.run $(CHAOS_ARGS)
+
+# Each app under the same load on one database, scenario by scenario (bench/run.py; needs wrk: apt-get install
+# wrk). Results: bench/results/. BENCH_SMOKE=1 is CI's short run, which checks and does not measure;
+# BENCH_ARGS="--app flask --scenario order" narrows it.
+bench: install
+	$(BIN)/python -m bench.run $(if $(BENCH_SMOKE),--smoke) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,395 @@
+"""``make bench``: each app under the same load on the same database, scenario by scenario, with wrk.
+
+One throwaway PostgreSQL cluster (the contract suite's, ``contract_tests/stacks/local.py``), migrated and
+seeded; customers and products made through the API. Then each app in turn, with equal resources
+(:data:`RESOURCES`): two worker processes and at most 16 database connections each. FastAPI runs under
+uvicorn, its requests on the event loop of each worker; Flask under gunicorn, 8 threads a worker.
+
+Scenarios (``bench/wrk.lua``): ``healthz`` (no database: the framework's floor), ``product`` (one product by
+id), ``search`` (``?q=`` over the catalog), ``order`` (two random products, a customer from a pool, an
+``Idempotency-Key`` each) and ``shopper`` (browse, open a product, search, order, list my orders), each at
+every concurrency of the sweep. For each: requests per second, latency percentiles, responses by status and
+wrk's socket errors, and the CPU seconds per 1,000 requests of wrk, of the app's processes and of PostgreSQL's
+(so the load generator's share is on the record). Per app: time from process start to the first ``200`` from
+``/readyz``, and the memory of each worker idle and under load.
+
+After each app's write scenarios, SQL checks: units sold equal stock removed, no order without lines, every
+confirmation delivered within seconds, and no ``5xx``. A failed check fails the run; speed never does.
+
+Why wrk: a compiled generator spends a fraction of the CPU per request the apps spend, so on a 2-core machine
+it takes the least from the servers it measures; the table says how much it took. Results go to
+``bench/results/<UTC time>.json`` and ``.md``.
+
+Usage: ``python -m bench.run [--smoke] [--app fastapi|flask] [--scenario NAME ...] [--seconds N]``
+(``make bench``; ``make bench BENCH_SMOKE=1`` is the short run CI makes, one concurrency, two seconds a
+scenario, to check that it runs and that the checks pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import port_for
+import psutil
+import psycopg
+
+from contract_tests.client import Api
+from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
+from contract_tests.stacks.local import throwaway_postgres
+from shared.config import Settings
+from shared.db import seed, upgrade
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+SCENARIOS = ("healthz", "product", "search", "order", "shopper")
+WRITES = {"order", "shopper"}
+CONCURRENCY = (1, 8, 32, 128)
+SECONDS = 10
+SMOKE_CONCURRENCY, SMOKE_SECONDS, SMOKE_CUSTOMERS = (8,), 2, 4  # --smoke: it checks, it does not measure
+CUSTOMERS = 32
+PRODUCTS = 40
+STOCK = 1_000_000  # the most one product may hold (shared/domain.py)
+SEARCH_WORDS = ("beans", "grinder", "kettle", "dripper", "mug", "espresso", "roast", "filter")
+# equal resources: two worker processes each, and the same pool per process (gunicorn's 8 threads each hold
+# at most one connection; uvicorn's event loop shares its 8 among every request in flight)
+WORKERS = 2
+RESOURCES = {
+    "SHOP_DB_POOL_SIZE": "8",
+    "SHOP_DB_MAX_OVERFLOW": "0",
+    "SHOP_OUTBOX_RELAY_SECONDS": "2",
+}
+SERVER_ARGS = {
+    "fastapi": ["--workers", str(WORKERS)],
+    "flask": [],
+}  # TARGETS' gunicorn: 2 workers x 8 threads
+CONFIRMATION_SECONDS = 15
+
+
+# --- the apps' servers --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """An app's server process and what was measured of it outside the load runs."""
+
+    app: str
+    url: str
+    process: subprocess.Popen[bytes]
+    startup_seconds: float
+    idle_rss_mib: list[float] = field(default_factory=list)
+
+    def processes(self) -> list[psutil.Process]:
+        """The master and its workers (uvicorn's multiprocessing resource tracker left out)."""
+        master = psutil.Process(self.process.pid)
+        workers = [p for p in master.children() if "resource_tracker" not in " ".join(p.cmdline())]
+        return [master, *workers]
+
+    def worker_rss_mib(self) -> list[float]:
+        return [p.memory_info().rss / 2**20 for p in self.processes()[1:]]
+
+
+@contextlib.contextmanager
+def serve(app: str, env: dict[str, str], workdir: Path) -> Iterator[Server]:
+    """``app``'s server on a free port, timed from its start to the first ``200`` from ``/readyz``."""
+    port = port_for.select_random()
+    url = f"http://127.0.0.1:{port}"
+    metrics_dir = tempfile.mkdtemp(prefix=f"metrics-{app}-", dir=workdir)
+    command = TARGETS[app].command(port) + SERVER_ARGS[app]
+    with (workdir / f"{app}.log").open("wb") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}, stdout=log, stderr=log
+        )
+        try:
+            startup = _wait_ready(url, process, started)
+            server = Server(app, url, process, startup)
+            time.sleep(1)  # every worker up, not only the first to answer
+            server.idle_rss_mib = server.worker_rss_mib()
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], started: float) -> float:
+    with httpx.Client(timeout=1) as client:
+        while time.perf_counter() - started < 60:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(url + "/readyz").status_code == 200:
+                    return time.perf_counter() - started
+            time.sleep(0.01)
+    raise RuntimeError(f"{url}/readyz did not answer 200 within 60 s")
+
+
+# --- load ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One scenario at one concurrency against one app: wrk's figures and the CPU each side spent."""
+
+    app: str
+    scenario: str
+    connections: int
+    requests: int
+    seconds: float
+    latency_ms: dict[str, float]
+    statuses: dict[str, int]
+    socket_errors: dict[str, int]
+    cpu_seconds: dict[str, float]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def errors(self) -> int:
+        failed = sum(count for status, count in self.statuses.items() if not status.startswith("2"))
+        return failed + sum(self.socket_errors.values())
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connections: int, seconds: int,
+            data_file: Path, peak_rss: list[float]) -> Run:  # fmt: skip
+    """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory as it runs."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("make bench needs wrk: apt-get install wrk (brew install wrk)")
+    threads = min(connections, 2)
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(BENCH / "wrk.lua"), server.url, "--", scenario, str(data_file)]  # fmt: skip
+    app_before, db_before = cpu_seconds(server.processes()), cpu_seconds(_family(postmaster))
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_rss, args=(server, stop, peak_rss), daemon=True)
+    sampler.start()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    stop.set()
+    sampler.join()
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0 or "bench-result " not in done.stdout:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    result = json.loads(done.stdout.split("bench-result ", 1)[1])
+    return Run(
+        app=server.app,
+        scenario=scenario,
+        connections=connections,
+        requests=result["requests"],
+        seconds=result["duration_us"] / 1e6,
+        latency_ms={name: us / 1000 for name, us in result["latency_us"].items()},
+        statuses=result["statuses"],
+        socket_errors=result["socket_errors"],
+        cpu_seconds={
+            "wrk": (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime),
+            "app": cpu_seconds(server.processes()) - app_before,
+            "postgres": cpu_seconds(_family(postmaster)) - db_before,
+        },
+    )
+
+
+def _sample_rss(server: Server, stop: threading.Event, peak: list[float]) -> None:
+    while not stop.wait(0.5):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for index, rss in enumerate(server.worker_rss_mib()):
+                if index < len(peak):
+                    peak[index] = max(peak[index], rss)
+                else:
+                    peak.append(rss)
+
+
+# --- data and checks ----------------------------------------------------------------------------------------
+
+
+def prepare(url: str, customers: int, workdir: Path) -> tuple[Path, list[int]]:
+    """Products with ample stock and customers with tokens, made through the API; the data file wrk reads."""
+    deployment = Deployment(admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD, _url_for=lambda _: url)
+    with Api("bench", deployment) as api:
+        product_ids = [api.create_product(stock=STOCK)["id"] for _ in range(PRODUCTS)]
+        tokens = [api.new_customer().token for _ in range(customers)]
+    lines = [f"product {i}" for i in product_ids] + [f"token {t}" for t in tokens]
+    lines += [f"word {w}" for w in SEARCH_WORDS]
+    data_file = workdir / "wrk-data.txt"
+    data_file.write_text("\n".join(lines) + "\n")
+    return data_file, product_ids
+
+
+CHECKS = {
+    "units sold differ from stock removed": """
+        SELECT abs((SELECT coalesce(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
+                    WHERE i.product_id = ANY(%(products)s) AND o.status <> 'cancelled')
+                   - (SELECT sum(%(stock)s - stock) FROM products WHERE id = ANY(%(products)s)))""",
+    "orders without lines": """
+        SELECT count(*) FROM orders o
+        WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)""",
+    "confirmations not delivered": "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+}
+
+
+def check_database(url: str, product_ids: list[int]) -> list[str]:
+    """:data:`CHECKS`; undelivered confirmations get :data:`CONFIRMATION_SECONDS` to be sent."""
+    deadline = time.monotonic() + CONFIRMATION_SECONDS
+    with psycopg.connect(url, autocommit=True) as connection:
+        while True:
+            counts = {
+                name: connection.execute(sql, {"products": product_ids, "stock": STOCK}).fetchone()[0]  # type: ignore[index]
+                for name, sql in CHECKS.items()
+            }
+            if not any(counts.values()) or time.monotonic() > deadline:
+                return [f"{count} {name}" for name, count in counts.items() if count]
+            time.sleep(0.5)
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"# Benchmark, {results['started']}",
+        "",
+        f"{results['machine']}; each app: {results['resources']}.",
+        "",
+        "| app | scenario | connections | req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+        "| CPU s per 1k requests: wrk / app / PostgreSQL |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for run in results["runs"]:
+        per_k = {k: 1000 * v / max(run["requests"], 1) for k, v in run["cpu_seconds"].items()}
+        latency = run["latency_ms"]
+        lines.append(
+            f"| {run['app']} | {run['scenario']} | {run['connections']} | {run['per_second']:,.0f} | "
+            f"{latency['p50']:.1f} | {latency['p95']:.1f} | {latency['p99']:.1f} | {latency['max']:.0f} | "
+            f"{run['errors']} | {per_k['wrk']:.2f} / {per_k['app']:.2f} / {per_k['postgres']:.2f} |"
+        )
+    lines += ["", "| app | startup to ready | RSS per worker, idle | RSS per worker, peak under load |",
+              "| --- | ---: | --- | --- |"]  # fmt: skip
+    for app, facts in results["apps"].items():
+        idle = ", ".join(f"{m:.0f}" for m in facts["idle_rss_mib"])
+        peak = ", ".join(f"{m:.0f}" for m in facts["peak_rss_mib"])
+        lines.append(f"| {app} | {facts['startup_seconds']:.2f} s | {idle} MiB | {peak} MiB |")
+    lines += [
+        "",
+        "Checks: " + ("; ".join(results["failures"]) if results["failures"] else "every check passed"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")  # fmt: skip
+    return f"{os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB"
+
+
+# --- main ---------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="CI's short run: it checks, it does not measure")
+    parser.add_argument("--app", choices=sorted(TARGETS), action="append", help="default: both")
+    parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="default: all")
+    parser.add_argument("--seconds", type=int, help=f"per run (default {SECONDS}; smoke {SMOKE_SECONDS})")
+    parser.add_argument("--connections", type=int, action="append", help=f"default: {CONCURRENCY}")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (SMOKE_SECONDS if args.smoke else SECONDS)
+    sweep = args.connections or (SMOKE_CONCURRENCY if args.smoke else CONCURRENCY)
+    customers = SMOKE_CUSTOMERS if args.smoke else CUSTOMERS
+    started = datetime.now(UTC)
+    results: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "resources": f"{WORKERS} worker processes, {RESOURCES}; gunicorn 8 threads a worker",
+        "smoke": args.smoke,
+        "runs": [],
+        "apps": {},
+        "failures": [],
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="shop-bench-"))
+    try:
+        with throwaway_postgres(workdir) as database_url:
+            settings = Settings(
+                database_url=database_url, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD
+            )
+            upgrade(settings)
+            seed(settings)
+            postmaster = _postmaster(database_url)
+            env = {**os.environ, "DATABASE_URL": database_url, **RESOURCES}
+            data_file: Path | None = None
+            product_ids: list[int] = []
+            for app in args.app or list(TARGETS):
+                with serve(app, env, workdir) as server:
+                    if data_file is None:
+                        data_file, product_ids = prepare(server.url, customers, workdir)
+                    peak: list[float] = []
+                    statuses_5xx = 0
+                    for scenario in args.scenario or SCENARIOS:
+                        for connections in sweep:
+                            print(f"bench: {app}, {scenario}, {connections} connections", flush=True)
+                            run = run_wrk(server, postmaster, scenario, connections, seconds, data_file, peak)
+                            results["runs"].append(dataclasses.asdict(run) | {
+                                "per_second": run.per_second, "errors": run.errors})  # fmt: skip
+                            statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
+                    if statuses_5xx:
+                        results["failures"].append(f"{app}: {statuses_5xx} responses 5xx")
+                    results["failures"] += [f"{app}: {f}" for f in check_database(database_url, product_ids)]
+                    results["apps"][app] = {
+                        "startup_seconds": server.startup_seconds,
+                        "idle_rss_mib": server.idle_rss_mib,
+                        "peak_rss_mib": peak,
+                    }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = markdown(results)
+    print("\n" + report)
+    if not args.smoke:
+        RESULTS.mkdir(exist_ok=True)
+        stem = started.strftime("%Y-%m-%dT%H%M%SZ")
+        (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+        (RESULTS / f"{stem}.md").write_text(report)
+        print(f"bench: results in bench/results/{stem}.json and .md")
+    print(
+        "bench: "
+        + ("FAILED\n  " + "\n  ".join(results["failures"]) if results["failures"] else "every check passed")
+    )
+    return 1 if results["failures"] else 0
+
+
+def _postmaster(url: str) -> psutil.Process:
+    with psycopg.connect(url) as connection:
+        data_directory = connection.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+    return psutil.Process(int(Path(data_directory, "postmaster.pid").read_text().split()[0]))
+
+
+def _family(process: psutil.Process) -> list[psutil.Process]:
+    """``process`` and its children as they are now: PostgreSQL's backends come and go with connections."""
+    return [process, *process.children(recursive=True)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
