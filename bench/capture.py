@@ -91,9 +91,9 @@ def main() -> int:
         env["SHOP_OUTBOX_RELAY_SECONDS"] = "3600"  # no relay round in the middle of a capture
         for app in TARGETS:
             with serve(app, env, workdir) as server, httpx.Client(base_url=server.url, timeout=10) as client:
-                data_file, product_ids = prepare(server.url, 1, workdir)
-                token = data_file.read_text().split("\ntoken ", 1)[1].split("\n", 1)[0]
-                for scenario, send in scenario_requests(client, product_ids, token).items():
+                data = prepare(server.url, 1, workdir)
+                token = data.file.read_text().split("\ntoken ", 1)[1].split("\n", 1)[0]
+                for scenario, send in scenario_requests(client, data.product_ids, token).items():
                     send()  # warm: a process's first request of a kind prepares more than the next ones
                     print(f"\n## {app}: {scenario}")
                     for statement in logged_sql(database_url, workdir / "postgresql.log", send):

@@ -13,6 +13,10 @@ wrk's socket errors, and the CPU seconds per 1,000 requests of wrk, of the app's
 (so the load generator's share is on the record). Per app: time from process start to the first ``200`` from
 ``/readyz``, and the memory of each worker idle and under load.
 
+The ceiling, in the same run: pgbench replaying the SQL that one request of a scenario sends from that app
+(``bench/pgbench/<app>-<scenario>.sql``, written from what ``python -m bench.capture`` shows), with as many
+clients as the app has connections; each app's figure is also given as a share of it.
+
 After each app's write scenarios, SQL checks: units sold equal stock removed, no order without lines, every
 confirmation delivered within seconds, and no ``5xx``. A failed check fails the run; speed never does.
 
@@ -32,6 +36,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -55,6 +60,7 @@ from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, De
 from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
 from shared.db import seed, upgrade
+from shared.security import hash_token
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -80,6 +86,10 @@ SERVER_ARGS = {
     "flask": [],
 }  # TARGETS' gunicorn: 2 workers x 8 threads
 CONFIRMATION_SECONDS = 15
+# the ceiling: pgbench replaying each scenario's SQL (bench/pgbench/<app>-<scenario>.sql) with as many clients
+# as the app has connections (2 workers x 8)
+CEILING_SCENARIOS = ("product", "search", "order")
+CEILING_CLIENTS = WORKERS * 8
 
 
 # --- the apps' servers --------------------------------------------------------------------------------------
@@ -167,13 +177,20 @@ class Run:
         return failed + sum(self.socket_errors.values())
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds (user and system) each of ``processes`` has used so far, by pid."""
+    used = {}
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
             times = process.cpu_times()
-            total += times.user + times.system
-    return total
+            used[process.pid] = times.user + times.system
+    return used
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two :func:`cpu_seconds`: by the processes alive at the end (a backend that
+    closed meanwhile took its count with it; one that opened counts whole)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connections: int, seconds: int,
@@ -208,8 +225,8 @@ def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connectio
         socket_errors=result["socket_errors"],
         cpu_seconds={
             "wrk": (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime),
-            "app": cpu_seconds(server.processes()) - app_before,
-            "postgres": cpu_seconds(_family(postmaster)) - db_before,
+            "app": cpu_spent(app_before, cpu_seconds(server.processes())),
+            "postgres": cpu_spent(db_before, cpu_seconds(_family(postmaster))),
         },
     )
 
@@ -227,17 +244,54 @@ def _sample_rss(server: Server, stop: threading.Event, peak: list[float]) -> Non
 # --- data and checks ----------------------------------------------------------------------------------------
 
 
-def prepare(url: str, customers: int, workdir: Path) -> tuple[Path, list[int]]:
+@dataclass
+class Data:
+    """What the load runs use: wrk's data file, and the values pgbench's scripts take."""
+
+    file: Path
+    product_ids: list[int]
+    pgbench_variables: dict[str, str]
+
+
+def prepare(url: str, customers: int, workdir: Path) -> Data:
     """Products with ample stock and customers with tokens, made through the API; the data file wrk reads."""
     deployment = Deployment(admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD, _url_for=lambda _: url)
     with Api("bench", deployment) as api:
         product_ids = [api.create_product(stock=STOCK)["id"] for _ in range(PRODUCTS)]
-        tokens = [api.new_customer().token for _ in range(customers)]
-    lines = [f"product {i}" for i in product_ids] + [f"token {t}" for t in tokens]
+        shoppers = [api.new_customer() for _ in range(customers)]
+    lines = [f"product {i}" for i in product_ids] + [f"token {c.token}" for c in shoppers]
     lines += [f"word {w}" for w in SEARCH_WORDS]
     data_file = workdir / "wrk-data.txt"
     data_file.write_text("\n".join(lines) + "\n")
-    return data_file, product_ids
+    if product_ids != list(range(product_ids[0], product_ids[-1] + 1)):
+        raise RuntimeError("the products made are not one range of ids, which pgbench's scripts draw from")
+    variables = {
+        "first_product": str(product_ids[0]),
+        "last_product": str(product_ids[-1]),
+        "user_id": str(shoppers[0].id),
+        "token_hash": hash_token(shoppers[0].token),
+    }
+    return Data(data_file, product_ids, variables)
+
+
+def run_pgbench(database_url: str, app: str, scenario: str, seconds: int, variables: dict[str, str]) -> float:
+    """Transactions per second of ``bench/pgbench/<app>-<scenario>.sql``, :data:`CEILING_CLIENTS` clients."""
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))  # Debian's, often not on PATH
+    pgbench = shutil.which("pgbench") or (installed[-1] if installed else None)
+    if pgbench is None:
+        raise RuntimeError(
+            "make bench needs pgbench, which comes with PostgreSQL (apt-get install postgresql)"
+        )
+    script = BENCH / "pgbench" / f"{app}-{scenario}.sql"
+    command = [str(pgbench), "--no-vacuum", "--protocol=prepared", f"--client={CEILING_CLIENTS}", "--jobs=2",
+               f"--time={seconds}", f"--file={script}", *(f"--define={k}={v}" for k, v in variables.items()),
+               database_url]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+    if done.returncode != 0 or tps is None or (failed and int(failed.group(1))):
+        raise RuntimeError(f"pgbench {script.name} failed:\n{done.stdout}\n{done.stderr}")
+    return float(tps.group(1))
 
 
 CHECKS = {
@@ -275,15 +329,20 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{results['machine']}; each app: {results['resources']}.",
         "",
-        "| app | scenario | connections | req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+        f"Ceiling: pgbench replaying the scenario's SQL with {CEILING_CLIENTS} clients (bench/pgbench/).",
+        "",
+        "| app | scenario | connections | req/s | of ceiling | p50 ms | p95 ms | p99 ms | max ms | errors "
         "| CPU s per 1k requests: wrk / app / PostgreSQL |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for run in results["runs"]:
         per_k = {k: 1000 * v / max(run["requests"], 1) for k, v in run["cpu_seconds"].items()}
         latency = run["latency_ms"]
+        ceiling = results["ceiling"].get(run["app"], {}).get(run["scenario"])
+        share = f"{run['per_second'] / ceiling:.0%} of {ceiling:,.0f}" if ceiling else "-"
         lines.append(
             f"| {run['app']} | {run['scenario']} | {run['connections']} | {run['per_second']:,.0f} | "
+            f"{share} | "
             f"{latency['p50']:.1f} | {latency['p95']:.1f} | {latency['p99']:.1f} | {latency['max']:.0f} | "
             f"{run['errors']} | {per_k['wrk']:.2f} / {per_k['app']:.2f} / {per_k['postgres']:.2f} |"
         )
@@ -327,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         "resources": f"{WORKERS} worker processes, {RESOURCES}; gunicorn 8 threads a worker",
         "smoke": args.smoke,
         "runs": [],
+        "ceiling": {},
         "apps": {},
         "failures": [],
     }
@@ -340,24 +400,30 @@ def main(argv: list[str] | None = None) -> int:
             seed(settings)
             postmaster = _postmaster(database_url)
             env = {**os.environ, "DATABASE_URL": database_url, **RESOURCES}
-            data_file: Path | None = None
-            product_ids: list[int] = []
+            data: Data | None = None
             for app in args.app or list(TARGETS):
                 with serve(app, env, workdir) as server:
-                    if data_file is None:
-                        data_file, product_ids = prepare(server.url, customers, workdir)
+                    if data is None:
+                        data = prepare(server.url, customers, workdir)
+                    for scenario in CEILING_SCENARIOS:
+                        if scenario in (args.scenario or SCENARIOS):
+                            print(f"bench: ceiling, pgbench replaying {app}'s {scenario}", flush=True)
+                            tps = run_pgbench(database_url, app, scenario, seconds, data.pgbench_variables)
+                            results["ceiling"].setdefault(app, {})[scenario] = tps
                     peak: list[float] = []
                     statuses_5xx = 0
                     for scenario in args.scenario or SCENARIOS:
                         for connections in sweep:
                             print(f"bench: {app}, {scenario}, {connections} connections", flush=True)
-                            run = run_wrk(server, postmaster, scenario, connections, seconds, data_file, peak)
+                            run = run_wrk(server, postmaster, scenario, connections, seconds, data.file, peak)
                             results["runs"].append(dataclasses.asdict(run) | {
                                 "per_second": run.per_second, "errors": run.errors})  # fmt: skip
                             statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
                     if statuses_5xx:
                         results["failures"].append(f"{app}: {statuses_5xx} responses 5xx")
-                    results["failures"] += [f"{app}: {f}" for f in check_database(database_url, product_ids)]
+                    results["failures"] += [
+                        f"{app}: {f}" for f in check_database(database_url, data.product_ids)
+                    ]
                     results["apps"][app] = {
                         "startup_seconds": server.startup_seconds,
                         "idle_rss_mib": server.idle_rss_mib,
