@@ -352,11 +352,33 @@ def markdown(results: dict[str, Any]) -> str:
         idle = ", ".join(f"{m:.0f}" for m in facts["idle_rss_mib"])
         peak = ", ".join(f"{m:.0f}" for m in facts["peak_rss_mib"])
         lines.append(f"| {app} | {facts['startup_seconds']:.2f} s | {idle} MiB | {peak} MiB |")
+    if results.get("image_mib"):
+        lines += [
+            "",
+            "Images: " + ", ".join(f"{app} {mib:.0f} MiB" for app, mib in results["image_mib"].items()),
+        ]
     lines += [
         "",
         "Checks: " + ("; ".join(results["failures"]) if results["failures"] else "every check passed"),
     ]
     return "\n".join(lines) + "\n"
+
+
+def image_sizes_mib() -> dict[str, float] | None:
+    """Each app's image (the Dockerfile's target) built and measured, in MiB; ``None`` without a Docker
+    engine."""
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "info"], capture_output=True, check=False).returncode != 0:  # noqa: S603
+        return None
+    sizes = {}
+    for app in TARGETS:
+        tag = f"shop-{app}:bench"
+        subprocess.run([docker, "build", "--quiet", "--target", app, "--tag", tag, str(ROOT)],  # noqa: S603
+                       capture_output=True, check=True)  # fmt: skip
+        inspected = subprocess.run([docker, "image", "inspect", "--format", "{{.Size}}", tag],  # noqa: S603
+                                   capture_output=True, text=True, check=True)  # fmt: skip
+        sizes[app] = int(inspected.stdout) / 2**20
+    return sizes
 
 
 def machine() -> str:
@@ -431,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
                     }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if not args.smoke:
+        print("bench: image sizes (where a Docker engine answers)", flush=True)
+        results["image_mib"] = image_sizes_mib()
     report = markdown(results)
     print("\n" + report)
     if not args.smoke:
