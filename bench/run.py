@@ -14,11 +14,13 @@ wrk's socket errors, and the CPU seconds per 1,000 requests of wrk, of the app's
 ``/readyz``, and the memory of each worker idle and under load.
 
 The ceiling, in the same run: pgbench replaying the SQL that one request of a scenario sends from that app
-(``bench/pgbench/<app>-<scenario>.sql``, written from what ``python -m bench.capture`` shows), with as many
+(``bench/pgbench/<scenario>.sql`` with the app's own pool check, written from what ``python -m
+bench.capture`` shows), with as many
 clients as the app has connections; each app's figure is also given as a share of it.
 
-After each app's write scenarios, SQL checks: units sold equal stock removed, no order without lines, every
-confirmation delivered within seconds, and no ``5xx``. A failed check fails the run; speed never does.
+After each app's runs, the SQL checks ``make chaos`` makes too (``contract_tests/consistency.py``: no partial
+order, stock taken equals units sold, one order per idempotency key, every confirmation delivered within
+seconds), and no ``5xx``. A failed check fails the run; speed never does.
 
 Why wrk: a compiled generator spends a fraction of the CPU per request the apps spend, so on a 2-core machine
 it takes the least from the servers it measures; the table says how much it took. Results go to
@@ -56,6 +58,7 @@ import psutil
 import psycopg
 
 from contract_tests.client import Api
+from contract_tests.consistency import check_database
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
 from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
@@ -86,10 +89,14 @@ SERVER_ARGS = {
     "flask": [],
 }  # TARGETS' gunicorn: 2 workers x 8 threads
 CONFIRMATION_SECONDS = 15
-# the ceiling: pgbench replaying each scenario's SQL (bench/pgbench/<app>-<scenario>.sql) with as many clients
-# as the app has connections (2 workers x 8)
+# the ceiling: pgbench replaying each scenario's SQL (bench/pgbench/<scenario>.sql) with as many clients as
+# the app has connections (2 workers x 8)
 CEILING_SCENARIOS = ("product", "search", "order")
 CEILING_CLIENTS = WORKERS * 8
+# what each app sends before a transaction on a pooled connection (SQLAlchemy's pool_pre_ping), written in at
+# the scripts' {pool check} lines: the async engine begins and rolls back a transaction, the sync one sends
+# an empty query
+POOL_CHECKS = {"fastapi": "BEGIN;\nROLLBACK;", "flask": ";"}
 
 
 # --- the apps' servers --------------------------------------------------------------------------------------
@@ -274,15 +281,20 @@ def prepare(url: str, customers: int, workdir: Path) -> Data:
     return Data(data_file, product_ids, variables)
 
 
-def run_pgbench(database_url: str, app: str, scenario: str, seconds: int, variables: dict[str, str]) -> float:
-    """Transactions per second of ``bench/pgbench/<app>-<scenario>.sql``, :data:`CEILING_CLIENTS` clients."""
+def run_pgbench(
+    database_url: str, app: str, scenario: str, seconds: int, variables: dict[str, str], workdir: Path
+) -> float:
+    """Transactions per second of ``bench/pgbench/<scenario>.sql`` with ``app``'s pool check written in,
+    :data:`CEILING_CLIENTS` clients."""
     installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))  # Debian's, often not on PATH
     pgbench = shutil.which("pgbench") or (installed[-1] if installed else None)
     if pgbench is None:
         raise RuntimeError(
             "make bench needs pgbench, which comes with PostgreSQL (apt-get install postgresql)"
         )
-    script = BENCH / "pgbench" / f"{app}-{scenario}.sql"
+    template = (BENCH / "pgbench" / f"{scenario}.sql").read_text()
+    script = workdir / f"pgbench-{app}-{scenario}.sql"
+    script.write_text(re.sub(r"^-- \{pool check\}.*$", POOL_CHECKS[app], template, flags=re.M))
     command = [str(pgbench), "--no-vacuum", "--protocol=prepared", f"--client={CEILING_CLIENTS}", "--jobs=2",
                f"--time={seconds}", f"--file={script}", *(f"--define={k}={v}" for k, v in variables.items()),
                database_url]  # fmt: skip
@@ -292,32 +304,6 @@ def run_pgbench(database_url: str, app: str, scenario: str, seconds: int, variab
     if done.returncode != 0 or tps is None or (failed and int(failed.group(1))):
         raise RuntimeError(f"pgbench {script.name} failed:\n{done.stdout}\n{done.stderr}")
     return float(tps.group(1))
-
-
-CHECKS = {
-    "units sold differ from stock removed": """
-        SELECT abs((SELECT coalesce(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
-                    WHERE i.product_id = ANY(%(products)s) AND o.status <> 'cancelled')
-                   - (SELECT sum(%(stock)s - stock) FROM products WHERE id = ANY(%(products)s)))""",
-    "orders without lines": """
-        SELECT count(*) FROM orders o
-        WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)""",
-    "confirmations not delivered": "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
-}
-
-
-def check_database(url: str, product_ids: list[int]) -> list[str]:
-    """:data:`CHECKS`; undelivered confirmations get :data:`CONFIRMATION_SECONDS` to be sent."""
-    deadline = time.monotonic() + CONFIRMATION_SECONDS
-    with psycopg.connect(url, autocommit=True) as connection:
-        while True:
-            counts = {
-                name: connection.execute(sql, {"products": product_ids, "stock": STOCK}).fetchone()[0]  # type: ignore[index]
-                for name, sql in CHECKS.items()
-            }
-            if not any(counts.values()) or time.monotonic() > deadline:
-                return [f"{count} {name}" for name, count in counts.items() if count]
-            time.sleep(0.5)
 
 
 # --- report -------------------------------------------------------------------------------------------------
@@ -430,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
                     for scenario in CEILING_SCENARIOS:
                         if scenario in (args.scenario or SCENARIOS):
                             print(f"bench: ceiling, pgbench replaying {app}'s {scenario}", flush=True)
-                            tps = run_pgbench(database_url, app, scenario, seconds, data.pgbench_variables)
+                            tps = run_pgbench(
+                                database_url, app, scenario, seconds, data.pgbench_variables, workdir
+                            )
                             results["ceiling"].setdefault(app, {})[scenario] = tps
                     peak: list[float] = []
                     statuses_5xx = 0
@@ -443,9 +431,10 @@ def main(argv: list[str] | None = None) -> int:
                             statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
                     if statuses_5xx:
                         results["failures"].append(f"{app}: {statuses_5xx} responses 5xx")
-                    results["failures"] += [
-                        f"{app}: {f}" for f in check_database(database_url, data.product_ids)
-                    ]
+                    failures = check_database(
+                        database_url, data.product_ids, stock=STOCK, wait_seconds=CONFIRMATION_SECONDS
+                    )
+                    results["failures"] += [f"{app}: {failure}" for failure in failures]
                     results["apps"][app] = {
                         "startup_seconds": server.startup_seconds,
                         "idle_rss_mib": server.idle_rss_mib,

@@ -56,6 +56,7 @@ import psycopg
 from mirakuru import HTTPExecutor
 
 from contract_tests.client import Api
+from contract_tests.consistency import check_database
 from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, TARGETS, Deployment
 from contract_tests.stacks.local import find_daemon, find_pg_ctl, local_stack
 
@@ -436,44 +437,6 @@ def run_fault(app: AppServer, db: Postgres, fault: str) -> Result:
     )
 
 
-# --- the checks in SQL --------------------------------------------------------------------------------
-
-UNITS_SOLD = """
-    SELECT coalesce(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
-    WHERE i.product_id = p.id AND o.status <> 'cancelled'"""
-CHECKS = {
-    "orders without lines": """
-        SELECT count(*) FROM orders o
-        WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)""",
-    "orders whose total is not their lines'": """
-        SELECT count(*) FROM orders o
-        WHERE o.total_cents <> (SELECT sum(i.line_total_cents) FROM order_items i WHERE i.order_id = o.id)""",
-    "products whose stock taken differs from units sold": f"""
-        SELECT count(*) FROM products p
-        WHERE p.id = ANY(%(products)s) AND %(stock)s - p.stock <> ({UNITS_SOLD})""",  # noqa: S608 (constants)
-    "orders without their idempotency key (a key that made two orders)": """
-        SELECT count(*) FROM orders o
-        WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.order_id = o.id)""",
-    "confirmations not delivered": "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
-    "orders not confirmed": "SELECT count(*) FROM orders WHERE status = 'pending'",
-}
-
-
-def check_database(url: str, product_ids: list[int], wait_seconds: float) -> list[str]:
-    """Run :data:`CHECKS` (stock: of ``product_ids``); undelivered confirmations get ``wait_seconds`` for
-    the relay to send them."""
-    deadline = time.monotonic() + wait_seconds
-    with psycopg.connect(url, autocommit=True) as connection:
-        while True:
-            counts = {
-                name: connection.execute(sql, {"products": product_ids, "stock": STOCK}).fetchone()[0]  # type: ignore[index]
-                for name, sql in CHECKS.items()
-            }
-            if not any(counts.values()) or time.monotonic() > deadline:
-                return [f"{count} {name}" for name, count in counts.items() if count]
-            time.sleep(1)
-
-
 # --- main ---------------------------------------------------------------------------------------------
 
 
@@ -547,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed += [
                     f"{app_name}: {failure}"
                     for failure in check_database(
-                        db.url, app.product_ids, wait_seconds=3 * deployment.relay_seconds + 10
+                        db.url, app.product_ids, stock=STOCK, wait_seconds=3 * deployment.relay_seconds + 10
                     )
                 ]
     report(results)

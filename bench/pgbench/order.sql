@@ -1,13 +1,14 @@
--- The SQL one order (POST /api/v1/orders, two lines, then its confirmation) sends from the flask app, as `python -m bench.capture` shows it, for pgbench (-M prepared).
--- Replayed by make bench as the ceiling: the most this database serves of this work. Values the apps bind
--- are variables here: pgbench -D first_product=... -D last_product=... -D user_id=... -D token_hash=...
+-- The SQL one order (POST /api/v1/orders, two lines, then its confirmation) sends from either app, as `python -m bench.capture`
+-- shows it, for pgbench (--protocol=prepared): make bench's ceiling. The apps differ only in how they check
+-- a pooled connection, so make bench writes each app's check in at the {pool check} lines (POOL_CHECKS in
+-- bench/run.py). The values the apps bind are pgbench variables: --define first_product=... last_product=...
+-- user_id=... token_hash=...
 -- two distinct products in id order, and a new Idempotency-Key
 \set first random(:first_product, :last_product - 1)
 \set second random(:first + 1, :last_product)
 \set key random(1, 9000000000000000000)
 \set lock random(-2147483648, 2147483647)
--- the sync engine's check of a pooled connection (pool_pre_ping): an empty query
-;
+-- {pool check}: the app's check of a pooled connection (bench/run.py, POOL_CHECKS)
 BEGIN;
 SELECT auth_tokens.id, auth_tokens.user_id, auth_tokens.token_hash, auth_tokens.created_at, auth_tokens.expires_at, auth_tokens.revoked_at, users_1.id AS id_1, users_1.email, users_1.email_key, users_1.full_name, users_1.password_hash, users_1.is_admin, users_1.created_at AS created_at_1 FROM auth_tokens JOIN users AS users_1 ON users_1.id = auth_tokens.user_id WHERE auth_tokens.token_hash = :token_hash AND auth_tokens.revoked_at IS NULL AND auth_tokens.expires_at > now();
 SELECT pg_try_advisory_xact_lock(:user_id, :lock) AS pg_try_advisory_xact_lock_1;
@@ -22,8 +23,7 @@ INSERT INTO idempotency_keys (user_id, key, request_fingerprint, order_id, respo
 INSERT INTO outbox (topic, order_id, payload, sent_at) VALUES ('order.confirmation', :order_id, '{"email": "user-ac8132b72623@example.com", "lines": [{"sku": "TEST-97290501A8F9", "name": "Contract Widget TEST-97290501A8F9", "quantity": 1, "line_total_cents": 1250}, {"sku": "TEST-532C7B3B85B6", "name": "Contract Widget TEST-532C7B3B85B6", "quantity": 1, "line_total_cents": 1250}], "currency": "USD", "order_id": 2, "full_name": "Ada Lovelace", "total_cents": 2500}'::JSONB, NULL) RETURNING outbox.id AS outbox_id, outbox.created_at, outbox.attempts \gset
 COMMIT;
 -- the confirmation, sent after the response: its own transaction
--- the sync engine's check of a pooled connection (pool_pre_ping): an empty query
-;
+-- {pool check}: the app's check of a pooled connection (bench/run.py, POOL_CHECKS)
 BEGIN;
 SELECT outbox.id, outbox.topic, outbox.order_id, outbox.payload, outbox.created_at, outbox.sent_at, outbox.attempts FROM outbox WHERE outbox.order_id = :order_id AND outbox.topic = 'order.confirmation' AND outbox.sent_at IS NULL FOR UPDATE SKIP LOCKED;
 SELECT orders.id, orders.user_id, orders.status, orders.total_cents, orders.currency, orders.created_at, orders.confirmed_at, orders.cancelled_at FROM orders WHERE orders.id = :order_id FOR UPDATE;
