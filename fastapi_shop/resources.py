@@ -7,6 +7,10 @@ lifespan on); this module is the only code that reads ``app.state``. Routes decl
 ``app.dependency_overrides[get_mailer] = ...`` for every request (the lifespan's relay task is no request: it
 keeps the objects ``create_app`` was given). The Flask app keeps the same things in ``app.config`` and
 ``app.extensions`` (see ``flask_shop/extensions.py``).
+
+Each getter is ``async def`` although it awaits nothing: FastAPI calls a plain ``def`` dependency in its
+thread pool, a hop to another thread and back for reading one attribute; an ``async def`` one runs on the
+event loop. (A dependency that blocks, on I/O or a lock, is the other way round: plain ``def``.)
 """
 
 from __future__ import annotations
@@ -17,42 +21,49 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fastapi_shop.passwords import PasswordHashing
+from fastapi_shop.pool_queue import PoolQueue
 from shared.config import Settings
 from shared.mailer import Mailer
 from shared.schema import SchemaGate
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's :class:`Settings`."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_mailer(request: Request) -> Mailer:
+async def get_mailer(request: Request) -> Mailer:
     """The mailer that sends order confirmations."""
     mailer: Mailer = request.app.state.mailer
     return mailer
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     """The process's connection pool (created by the lifespan)."""
     engine: AsyncEngine = request.app.state.engine
     return engine
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """The factory of ``AsyncSession``s on :func:`get_engine`'s pool."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return sessionmaker
 
 
-def get_schema_gate(request: Request) -> SchemaGate:
+async def get_pool_queue(request: Request) -> PoolQueue:
+    """The order in which this process's requests take pooled connections (:class:`PoolQueue`)."""
+    pool_queue: PoolQueue = request.app.state.pool_queue
+    return pool_queue
+
+
+async def get_schema_gate(request: Request) -> SchemaGate:
     """Whether this process already saw the database with its schema (``/readyz``)."""
     gate: SchemaGate = request.app.state.schema_gate
     return gate
 
 
-def get_password_hashing(request: Request) -> PasswordHashing:
+async def get_password_hashing(request: Request) -> PasswordHashing:
     """The process's bounded password hashing (:mod:`fastapi_shop.passwords`)."""
     hashing: PasswordHashing = request.app.state.password_hashing
     return hashing
@@ -62,5 +73,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+PoolQueueDep = Annotated[PoolQueue, Depends(get_pool_queue)]
 SchemaGateDep = Annotated[SchemaGate, Depends(get_schema_gate)]
 PasswordHashingDep = Annotated[PasswordHashing, Depends(get_password_hashing)]
