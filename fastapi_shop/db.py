@@ -15,7 +15,7 @@ from fastapi import Depends
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from fastapi_shop.resources import SessionmakerDep
+from fastapi_shop.resources import PoolQueueDep, SessionmakerDep
 from shared.config import Settings
 from shared.unavailable import describe, unavailable_reason
 
@@ -62,13 +62,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSession]:
-    """Yield the request's session; closing it rolls back anything left uncommitted."""
-    session = sessionmaker()
-    try:
-        yield session
-    finally:
-        await close_session(session)
+async def get_session(sessionmaker: SessionmakerDep, pool_queue: PoolQueueDep) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session in its turn (:class:`~fastapi_shop.pool_queue.PoolQueue`);
+    closing it rolls back anything left uncommitted. The turn lasts until the response has been sent and
+    its background tasks have run: an order's confirmation takes its connection within the same turn."""
+    async with pool_queue.turn():
+        session = sessionmaker()
+        try:
+            yield session
+        finally:
+            await close_session(session)
 
 
 async def close_session(session: AsyncSession) -> None:

@@ -27,6 +27,7 @@ from fastapi_shop.middleware import (
     RequestContextMiddleware,
 )
 from fastapi_shop.passwords import PasswordHashing
+from fastapi_shop.pool_queue import PoolQueue
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
 from shared import http_api, telemetry
 from shared.config import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
             telemetry.start_export(tracing)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
+        app.state.pool_queue = PoolQueue(settings)
         app.state.schema_gate = SchemaGate()
         relay = asyncio.create_task(
             outbox.run_relay(

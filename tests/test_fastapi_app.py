@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session
 from fastapi_shop import outbox, services
 from fastapi_shop.db import create_engine, create_sessionmaker, get_session
 from fastapi_shop.main import create_app
+from fastapi_shop.pool_queue import PoolQueue
 from fastapi_shop.resources import get_mailer
 from shared.config import Settings
 from shared.domain import OrderStatus
 from shared.models import User
+from shared.unavailable import ServiceUnavailable
 from tests.support import (
     RecordingMailer,
     expire_idempotency_key,
@@ -236,12 +238,15 @@ async def test_a_confirmation_that_cannot_reach_the_database_is_one_warning(
 
 
 async def test_a_session_whose_database_went_away_closes_with_one_warning(
-    sessionmaker: async_sessionmaker[AsyncSession], database: Session, caplog: pytest.LogCaptureFixture
+    sessionmaker: async_sessionmaker[AsyncSession],
+    app_settings: Settings,
+    database: Session,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The request's connection is cut while its transaction is open; closing the session after the
     response is one warning, not an error of a finished response, and the pool hands out a working
     connection next."""
-    sessions = get_session(sessionmaker)
+    sessions = get_session(sessionmaker, PoolQueue(app_settings))
     session = await anext(sessions)
     pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     database.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -252,3 +257,37 @@ async def test_a_session_whose_database_went_away_closes_with_one_warning(
     assert "the request's session did not close cleanly" in record.getMessage()
     async with sessionmaker() as fresh:
         assert (await fresh.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def test_requests_take_the_pool_in_the_order_they_came(app_settings: Settings) -> None:
+    """Three requests wait for the one connection; its holder puts it back and at once asks again, before
+    they run. SQLAlchemy's pool would hand it straight back to the holder (sqlalchemy/sqlalchemy#7679); the
+    queue serves the three first, in order."""
+    queue = PoolQueue(replace(app_settings, pool_size=1, max_overflow=0))
+    served: list[str] = []
+
+    async def request(name: str) -> None:
+        async with queue.turn():
+            served.append(name)
+            await asyncio.sleep(0)
+
+    holder = queue.turn()
+    await holder.__aenter__()
+    waiting = [asyncio.create_task(request(name)) for name in ("first", "second", "third")]
+    await asyncio.sleep(0)  # each is waiting now
+    await holder.__aexit__(None, None, None)
+    await request("holder again")  # no await between putting back and asking again
+    await asyncio.gather(*waiting)
+    assert served == ["first", "second", "third", "holder again"]
+
+
+async def test_a_request_that_waits_longer_than_the_pool_timeout_is_unavailable(
+    app_settings: Settings,
+) -> None:
+    queue = PoolQueue(replace(app_settings, pool_size=1, max_overflow=0, pool_timeout_seconds=1))
+    async with queue.turn():
+        with pytest.raises(ServiceUnavailable, match="Every database connection is in use"):
+            async with queue.turn():
+                pass  # pragma: no cover
+    async with queue.turn():  # the turn that timed out took nothing with it
+        pass
