@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import raiseload
 
 from shared import logins, metrics, statements
 from shared.domain import OrderStatus, can_transition
@@ -49,7 +50,8 @@ async def deliver_order_confirmation(
         if message is None:
             return False
         message_id = message.id  # a rollback expires ORM objects; async sessions cannot lazy-load them
-        order = await session.get_one(Order, order_id, with_for_update=True)
+        # the status is all it reads (the message holds the lines): not the items Order loads by default
+        order = await session.get_one(Order, order_id, with_for_update=True, options=[raiseload(Order.items)])
         result = "skipped"  # a cancelled order's message is marked sent, not mailed
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:

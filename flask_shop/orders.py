@@ -32,9 +32,12 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Or
 ORDER_ID = "<id:order_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_shop.routing
 
 
+ORDER_SCHEMA = OrderSchema()  # built once: a schema instance copies its fields, and dumping reuses them
+
+
 def render_order(order: Order) -> str:
     """The order as the 201 body (``OrderSchema`` JSON); ``place_order`` stores it for replays."""
-    return json.dumps(OrderSchema().dump(order), separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(ORDER_SCHEMA.dump(order), separators=(",", ":"), ensure_ascii=False)
 
 
 # Decorators on every view, in this order: the route; the body's media type; auth; arguments; response;

@@ -32,7 +32,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, raiseload, sessionmaker
 
 from shared import logins, metrics, statements
 from shared.domain import OrderStatus, can_transition
@@ -60,7 +60,8 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
         if message is None:
             return False
         message_id = message.id  # a rollback expires ORM objects; read the id while it is loaded
-        order = session.get_one(Order, order_id, with_for_update=True)
+        # the status is all it reads (the message holds the lines): not the items Order loads by default
+        order = session.get_one(Order, order_id, with_for_update=True, options=[raiseload(Order.items)])
         result = "skipped"  # a cancelled order's message is marked sent, not mailed
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:
