@@ -27,7 +27,6 @@ COMMIT;
 BEGIN;
 SELECT outbox.id, outbox.topic, outbox.order_id, outbox.payload, outbox.created_at, outbox.sent_at, outbox.attempts FROM outbox WHERE outbox.order_id = :order_id AND outbox.topic = 'order.confirmation' AND outbox.sent_at IS NULL FOR UPDATE SKIP LOCKED;
 SELECT orders.id, orders.user_id, orders.status, orders.total_cents, orders.currency, orders.created_at, orders.confirmed_at, orders.cancelled_at FROM orders WHERE orders.id = :order_id FOR UPDATE;
-SELECT order_items.order_id, order_items.id, order_items.product_id, order_items.sku, order_items.name, order_items.unit_price_cents, order_items.quantity, order_items.line_total_cents FROM order_items WHERE order_items.order_id IN (:order_id) ORDER BY order_items.id;
 UPDATE orders SET status='confirmed', confirmed_at=now() WHERE orders.id = :order_id;
 UPDATE outbox SET sent_at=now(), attempts=1 WHERE outbox.id = :outbox_id;
 COMMIT;
