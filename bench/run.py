@@ -24,7 +24,8 @@ seconds), and no ``5xx``. A failed check fails the run; speed never does.
 
 Why wrk: a compiled generator spends a fraction of the CPU per request the apps spend, so on a 2-core machine
 it takes the least from the servers it measures; the table says how much it took. Results go to
-``bench/results/<UTC time>.json`` and ``.md``.
+``bench/results/<UTC time>.json`` and ``.md``, with two charts (:mod:`bench.charts`); ``--profile`` adds a
+py-spy flame graph of each run.
 
 Usage: ``python -m bench.run [--smoke] [--app fastapi|flask] [--scenario NAME ...] [--seconds N]``
 (``make bench``; ``make bench BENCH_SMOKE=1`` is the short run CI makes, one concurrency, two seconds a
@@ -57,6 +58,7 @@ import port_for
 import psutil
 import psycopg
 
+from bench import charts
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
@@ -201,8 +203,9 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
 
 
 def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connections: int, seconds: int,
-            data_file: Path, peak_rss: list[float]) -> Run:  # fmt: skip
-    """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory as it runs."""
+            data_file: Path, peak_rss: list[float], flame_graph: Path | None = None) -> Run:  # fmt: skip
+    """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory as it runs and, given
+    ``flame_graph``, records one of the workers with py-spy meanwhile (an SVG)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("make bench needs wrk: apt-get install wrk (brew install wrk)")
@@ -214,7 +217,8 @@ def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connectio
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_rss, args=(server, stop, peak_rss), daemon=True)
     sampler.start()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    with profiled(server, flame_graph, seconds):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     stop.set()
     sampler.join()
     wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -236,6 +240,30 @@ def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connectio
             "postgres": cpu_spent(db_before, cpu_seconds(_family(postmaster))),
         },
     )
+
+
+@contextlib.contextmanager
+def profiled(server: Server, flame_graph: Path | None, seconds: int) -> Iterator[None]:
+    """py-spy recording the server's processes (master and workers) into ``flame_graph`` while the block
+    runs; nothing without ``flame_graph``. Samples 100 times a second without pausing the processes
+    (``--nonblocking``: pausing 16 threads at every sample slowed gunicorn to a tenth), idle threads left
+    out, so the graph is where the CPU time goes."""
+    if flame_graph is None:
+        yield
+        return
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise RuntimeError("--profile needs py-spy (the bench extra: make install)")
+    command = [spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--nonblocking",
+               "--duration", str(seconds), "--rate", "100", "--format", "flamegraph",
+               "--output", str(flame_graph)]  # fmt: skip
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    try:
+        yield
+    finally:
+        _, stderr = recorder.communicate(timeout=seconds + 60)
+        if recorder.returncode != 0:
+            raise RuntimeError(f"py-spy failed ({recorder.returncode}): {stderr.decode()}")
 
 
 def _sample_rss(server: Server, stop: threading.Event, peak: list[float]) -> None:
@@ -383,11 +411,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="default: all")
     parser.add_argument("--seconds", type=int, help=f"per run (default {SECONDS}; smoke {SMOKE_SECONDS})")
     parser.add_argument("--connections", type=int, action="append", help=f"default: {CONCURRENCY}")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="a py-spy flame graph of each run, bench/results/<time>-<app>-<scenario>-<connections>.svg "
+        "(narrow it with --scenario and --connections; the recording costs the servers some speed)",
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (SMOKE_SECONDS if args.smoke else SECONDS)
     sweep = args.connections or (SMOKE_CONCURRENCY if args.smoke else CONCURRENCY)
     customers = SMOKE_CUSTOMERS if args.smoke else CUSTOMERS
     started = datetime.now(UTC)
+    stem = started.strftime("%Y-%m-%dT%H%M%SZ")
+    if args.profile:
+        RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(),
@@ -425,7 +462,21 @@ def main(argv: list[str] | None = None) -> int:
                     for scenario in args.scenario or SCENARIOS:
                         for connections in sweep:
                             print(f"bench: {app}, {scenario}, {connections} connections", flush=True)
-                            run = run_wrk(server, postmaster, scenario, connections, seconds, data.file, peak)
+                            flame_graph = (
+                                RESULTS / f"{stem}-{app}-{scenario}-{connections}.svg"
+                                if args.profile
+                                else None
+                            )
+                            run = run_wrk(
+                                server,
+                                postmaster,
+                                scenario,
+                                connections,
+                                seconds,
+                                data.file,
+                                peak,
+                                flame_graph,
+                            )
                             results["runs"].append(dataclasses.asdict(run) | {
                                 "per_second": run.per_second, "errors": run.errors})  # fmt: skip
                             statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
@@ -449,10 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report)
     if not args.smoke:
         RESULTS.mkdir(exist_ok=True)
-        stem = started.strftime("%Y-%m-%dT%H%M%SZ")
         (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
         (RESULTS / f"{stem}.md").write_text(report)
-        print(f"bench: results in bench/results/{stem}.json and .md")
+        charts.draw(RESULTS / f"{stem}.json")
+        print(f"bench: results in bench/results/{stem}.json and .md, charts in {stem}-*.png")
     print(
         "bench: "
         + ("FAILED\n  " + "\n  ".join(results["failures"]) if results["failures"] else "every check passed")
