@@ -284,10 +284,13 @@ TOPICS = (
         generator dependency that opens the session and closes it after the response has been sent, which is
         why it must not commit. Services commit explicitly, and closing rolls back whatever they did not.
         FastAPI solves a dependency once per request, so the auth dependency and the route share one session.
+        The session waits for its turn at the pool first (`fastapi_shop/pool_queue.py`): an async server takes
+        every request it is sent, and SQLAlchemy's pool does not serve its waiters in order.
         What the app holds for its lifetime (settings, mailer, engine, session factory) is created by the
         factory and the lifespan, kept on `app.state`, and read only by the typed getters in
-        `fastapi_shop/resources.py`: a test replaces any of them with `app.dependency_overrides`, which it
-        could not do to `request.app.state`. Flask has no injection. As in its tutorial, `get_session()` opens
+        `fastapi_shop/resources.py`, each `async def` so that FastAPI does not call it in its thread pool: a
+        test replaces any of them with `app.dependency_overrides`, which it could not do to
+        `request.app.state`. Flask has no injection. As in its tutorial, `get_session()` opens
         the session on first use and keeps it on `g`, and `close_session`, registered with
         `teardown_appcontext`, closes it when the request's app context ends; what the app holds lives in
         `app.extensions` and `app.config`, reached through `current_app`. Both session factories set
