@@ -21,12 +21,10 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import raiseload
 
 from shared import logins, metrics, statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
-from shared.models import Order
 from shared.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.outbox")
@@ -50,8 +48,7 @@ async def deliver_order_confirmation(
         if message is None:
             return False
         message_id = message.id  # a rollback expires ORM objects; async sessions cannot lazy-load them
-        # the status is all it reads (the message holds the lines): not the items Order loads by default
-        order = await session.get_one(Order, order_id, with_for_update=True, options=[raiseload(Order.items)])
+        order = (await session.scalars(statements.lock_order_status(order_id))).one()
         result = "skipped"  # a cancelled order's message is marked sent, not mailed
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:

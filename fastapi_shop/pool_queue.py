@@ -23,7 +23,7 @@ class PoolQueue:
     pool does not serve its waiters in order: a connection put back goes to whichever task asks next,
     and a task that waited goes back to the end of the line (sqlalchemy/sqlalchemy#7679). A few requests
     then wait seconds while the rest pass, until they time out. ``asyncio.Semaphore`` hands each release to
-    its longest waiter. (Product reads at 32 connections, 8 connections a process: p99 1.0-2.0 s without
+    its longest waiter. (Product reads at 32 connections, 8 connections a process: p99 1.0-2.8 s without
     this queue; docs/performance.md.) The Flask app needs none: its request threads are as many as its
     connections, and the requests beyond them wait, in order, in the server's listen queue.
     """

@@ -32,12 +32,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func
-from sqlalchemy.orm import Session, raiseload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared import logins, metrics, statements
 from shared.domain import OrderStatus, can_transition
 from shared.mailer import Mailer, confirmation_email
-from shared.models import Order
 from shared.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.outbox")
@@ -60,8 +59,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
         if message is None:
             return False
         message_id = message.id  # a rollback expires ORM objects; read the id while it is loaded
-        # the status is all it reads (the message holds the lines): not the items Order loads by default
-        order = session.get_one(Order, order_id, with_for_update=True, options=[raiseload(Order.items)])
+        order = session.scalars(statements.lock_order_status(order_id)).one()
         result = "skipped"  # a cancelled order's message is marked sent, not mailed
         if can_transition(order.status, OrderStatus.CONFIRMED):
             try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Boolean, Delete, Select, Update, delete, false, func, select, update
+from sqlalchemy.orm import raiseload
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from shared import emails
@@ -125,6 +126,13 @@ def claim_confirmation(order_id: int) -> Select[OutboxMessage]:
         )
         .with_for_update(skip_locked=True)
     )
+
+
+def lock_order_status(order_id: int) -> Select[Order]:
+    """``SELECT ... FOR UPDATE`` of the order whose confirmation is being delivered, so that a cancellation
+    waits for it. Only the status is read (the outbox message holds the lines), so the items ``Order``
+    otherwise loads with it are not: one statement fewer per order, and reading them raises."""
+    return select(Order).where(Order.id == order_id).with_for_update().options(raiseload(Order.items))
 
 
 def count_failed_attempt(message_id: int) -> Update:
