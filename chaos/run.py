@@ -37,7 +37,6 @@ import contextlib
 import dataclasses
 import os
 import random
-import signal
 import socket
 import string
 import subprocess
@@ -52,13 +51,21 @@ from pathlib import Path
 
 import httpx
 import port_for
+import psutil
 import psycopg
 from mirakuru import HTTPExecutor
 
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
 from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, TARGETS, Deployment
-from contract_tests.stacks.local import find_daemon, find_pg_ctl, local_stack
+from contract_tests.stacks.local import (
+    AppProcess,
+    find_daemon,
+    find_pg_ctl,
+    local_stack,
+    postgres_processes,
+    serve_app,
+)
 
 PRODUCTS = 4
 STOCK = 1_000_000
@@ -103,22 +110,6 @@ class Postgres:
         if done.returncode != 0:
             raise RuntimeError(f"pg_ctl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
-    def processes(self) -> list[int]:
-        """The postmaster (first line of ``postmaster.pid``) and its children."""
-        master = int(Path(self.data_directory, "postmaster.pid").read_text().split()[0])
-        return [master, *children(master)]
-
-
-def children(pid: int) -> list[int]:
-    """Ids of ``pid``'s child processes, from ``/proc`` (Linux: ``ppid`` is the 4th field of ``stat``,
-    after the command name in parentheses)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
 
 # --- the faults: each a context manager; the fault lasts while it is entered -------------------------
 
@@ -140,15 +131,15 @@ def stop(db: Postgres, app: AppServer) -> Iterator[None]:
 
 @contextlib.contextmanager
 def freeze(db: Postgres, app: AppServer) -> Iterator[None]:
-    frozen = db.processes()
-    for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)
+    frozen = postgres_processes(db.url)
+    for process in frozen:
+        process.suspend()  # SIGSTOP
     try:
         yield
     finally:
-        for pid in frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
+        for process in frozen:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()  # SIGCONT
 
 
 @contextlib.contextmanager
@@ -161,7 +152,7 @@ def row_lock(db: Postgres, app: AppServer) -> Iterator[None]:
 
 @contextlib.contextmanager
 def kill_worker(db: Postgres, app: AppServer) -> Iterator[None]:
-    os.kill(random.choice(app.workers()), signal.SIGKILL)  # noqa: S311 (not cryptography)
+    random.choice(app.process.workers()).kill()  # noqa: S311 (not cryptography); SIGKILL
     yield
 
 
@@ -228,49 +219,24 @@ FAULTS: dict[str, tuple[Fault, bool]] = {
 @dataclass
 class AppServer:
     name: str
-    url: str
-    executor: HTTPExecutor
+    url: str  # the server's, or nginx's in front of it
+    process: AppProcess
     product_ids: list[int] = field(default_factory=list)
     customers: list[dict[str, str]] = field(default_factory=list)  # an ``Authorization`` header each
-
-    def workers(self) -> list[int]:
-        """The server's worker processes: the master's children that serve requests (uvicorn's
-        multiprocessing start also leaves a resource tracker, which does not)."""
-        master = self.executor.process.pid  # type: ignore[union-attr]
-        return [pid for pid in children(master) if b"resource_tracker" not in _cmdline(pid)]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 @contextlib.contextmanager
 def serve(app: str, env: dict[str, str], logs: Path, source: Path, proxied: bool) -> Iterator[AppServer]:
     """The app's server; with ``proxied``, behind nginx (``nginx/flask.conf.template``), whose URL it gets."""
-    port = port_for.select_random()
-    url = f"http://127.0.0.1:{port}"
     # several worker processes: /metrics adds up their counts from files here (shared/metrics.py)
     metrics_dir = tempfile.mkdtemp(prefix=f"metrics-{app}-", dir=logs)
-    with (logs / f"chaos-{app}.log").open("wb") as log:
-        executor = HTTPExecutor(
-            TARGETS[app].command(port) + EXTRA_ARGS[app],
-            url=url + "/readyz",
-            status=200,
-            timeout=START_TIMEOUT_SECONDS,
-            cwd=str(source),
-            envvars={**env, "PYTHONPATH": str(source), "PROMETHEUS_MULTIPROC_DIR": metrics_dir},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        executor.start()
-        try:
-            with nginx(f"127.0.0.1:{port}", logs) if proxied else contextlib.nullcontext(url) as public_url:
-                yield AppServer(app, public_url, executor)
-        finally:
-            executor.stop()
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    with serve_app(
+        TARGETS[app], env, logs / f"chaos-{app}.log", extra_args=EXTRA_ARGS[app], source=source
+    ) as process:
+        upstream = process.url.removeprefix("http://")
+        with nginx(upstream, logs) if proxied else contextlib.nullcontext(process.url) as public_url:
+            yield AppServer(app, public_url, process)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,9 @@
 """The ``local`` stack: a throwaway PostgreSQL cluster and each app as a server process on this machine.
 
 Needs the PostgreSQL server binaries (and PgBouncer for ``--pooler pgbouncer``), no Docker.
-:func:`throwaway_postgres` is public: the tests of ``shared/`` start their cluster with it too.
+:func:`throwaway_postgres` is public: the tests of ``shared/`` start their cluster with it too, and ``make
+chaos`` and ``make bench`` serve the apps with :func:`serve_app` and find PostgreSQL's processes with
+:func:`postgres_processes`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
 import port_for
+import psutil
+import psycopg
 import pytest
 from mirakuru import HTTPExecutor, SimpleExecutor, TCPExecutor
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
@@ -220,63 +225,101 @@ def _find_pgbouncer() -> str:
     )
 
 
+@dataclass(frozen=True)
+class AppProcess:
+    """An app's server process started by :func:`serve_app`."""
+
+    name: str
+    url: str
+    pid: int  # the server's master: uvicorn's or gunicorn's
+    startup_seconds: float  # from the process's start to the first 200 from the probe
+
+    def workers(self) -> list[psutil.Process]:
+        """The worker processes that serve requests: the master's children, less the resource tracker that
+        uvicorn's multiprocessing start leaves."""
+        children = psutil.Process(self.pid).children()
+        return [child for child in children if "resource_tracker" not in " ".join(child.cmdline())]
+
+
+@contextlib.contextmanager
+def serve_app(
+    target: AppTarget,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    probe: str = "/readyz",
+    extra_args: Sequence[str] = (),
+    source: Path = ROOT,
+    poll_seconds: float = 0.1,
+) -> Iterator[AppProcess]:
+    """``target``'s server on a free port of 127.0.0.1, waited for until ``probe`` answers ``200`` (polled
+    every ``poll_seconds``), stopped at exit. ``env`` goes on top of this process's environment; the server
+    logs to ``log_path``. ``source`` is the checkout whose apps it runs (another one, to compare releases).
+
+    Raises ``RuntimeError`` with the tail of the log if it does not answer within
+    ``START_TIMEOUT_SECONDS``.
+    """
+    port = port_for.select_random()
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        executor = HTTPExecutor(
+            [*target.command(port), *extra_args],
+            url=url + probe,
+            method="GET",
+            status=200,
+            timeout=START_TIMEOUT_SECONDS,
+            sleep=poll_seconds,
+            cwd=str(source),
+            envvars={**env, "PYTHONPATH": str(source)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started = time.perf_counter()
+        _start_executor(executor, target.name, log_path)
+        try:
+            pid = executor.process.pid  # type: ignore[union-attr]
+            yield AppProcess(target.name, url, pid, time.perf_counter() - started)
+        finally:
+            executor.stop()
+
+
+def postgres_processes(database_url: str) -> list[psutil.Process]:
+    """The PostgreSQL server behind ``database_url``, which must run on this machine: its postmaster (the
+    first line of ``postmaster.pid`` in the data directory) and the postmaster's children as they are now
+    (backends come and go with connections)."""
+    with psycopg.connect(database_url) as connection:
+        data_directory = connection.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+    postmaster = psutil.Process(int(Path(data_directory, "postmaster.pid").read_text().split()[0]))
+    return [postmaster, *postmaster.children(recursive=True)]
+
+
 class AppServers:
-    """Starts each app on first use on a free port, waits for ``/readyz``, stops them all at exit."""
+    """Starts each app on first use (:func:`serve_app`), and stops them all at exit."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.env = env
         self.workdir = workdir
         self.urls: dict[str, str] = {}
-        self.executors: list[HTTPExecutor] = []
-        self.logs: list[IO[bytes]] = []
+        self.servers = contextlib.ExitStack()
 
     def url(self, app: str) -> str:
         if app not in self.urls:
-            executor, self.urls[app] = self._start(TARGETS[app], self.env, probe="/readyz", log_name=app)
-            self.executors.append(executor)
+            server = serve_app(TARGETS[app], self.env, self.workdir / f"{app}.log")
+            self.urls[app] = self.servers.enter_context(server).url
         return self.urls[app]
 
     @contextlib.contextmanager
     def variant(self, app: str, env: dict[str, str]) -> Iterator[str]:
         """Another instance of ``app`` with ``env`` on top, waited for on ``/healthz`` (it may be unready)."""
-        executor, url = self._start(
-            TARGETS[app], {**self.env, **env}, probe="/healthz", log_name=f"{app}-variant"
-        )
-        try:
-            yield url
-        finally:
-            executor.stop()
-
-    def _start(
-        self, target: AppTarget, env: dict[str, str], *, probe: str, log_name: str
-    ) -> tuple[HTTPExecutor, str]:
-        port = port_for.select_random()
-        url = f"http://127.0.0.1:{port}"
-        log_path = self.workdir / f"{log_name}.log"
-        log = log_path.open("wb")
-        self.logs.append(log)
-        executor = HTTPExecutor(
-            target.command(port),
-            url=url + probe,
-            method="GET",
-            status=200,
-            timeout=START_TIMEOUT_SECONDS,
-            cwd=str(ROOT),
-            envvars=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        _start_executor(executor, target.name, log_path)
-        return executor, url
+        log_path = self.workdir / f"{app}-variant.log"
+        with serve_app(TARGETS[app], {**self.env, **env}, log_path, probe="/healthz") as server:
+            yield server.url
 
     def __enter__(self) -> AppServers:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        for executor in self.executors:
-            executor.stop()
-        for log in self.logs:
-            log.close()
+        self.servers.close()
 
 
 def _run(command: list[str], env: dict[str, str], log_path: Path) -> None:
