@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.run import RESOURCES, prepare, serve
+from bench.run import RESOURCES, Variant, prepare, serve
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, TARGETS
 from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
@@ -87,10 +87,13 @@ def main() -> int:
         settings = Settings(database_url=database_url, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD)
         upgrade(settings)
         seed(settings)
-        env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, **RESOURCES}
+        env = {"DATABASE_URL": database_url, **RESOURCES}
         env["SHOP_OUTBOX_RELAY_SECONDS"] = "3600"  # no relay round in the middle of a capture
         for app in TARGETS:
-            with serve(app, env, workdir) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+            with (
+                serve(Variant(app, app), env, workdir) as server,
+                httpx.Client(base_url=server.url, timeout=10) as client,
+            ):
                 data = prepare(server.url, 1, workdir)
                 token = data.file.read_text().split("\ntoken ", 1)[1].split("\n", 1)[0]
                 for scenario, send in scenario_requests(client, data.product_ids, token).items():

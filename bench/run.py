@@ -22,14 +22,22 @@ After each app's runs, the SQL checks ``make chaos`` makes too (``contract_tests
 order, stock taken equals units sold, one order per idempotency key, every confirmation delivered within
 seconds), and no ``5xx``. A failed check fails the run; speed never does.
 
+Rounds: a shared machine's speed drifts by tens of percent within minutes, so one run of each proves little.
+The whole set is run :data:`ROUNDS` times, the apps taking turns within each round (each server started
+afresh), and the table gives each figure's median over the rounds, with the range of the requests per
+second. ``--baseline DIR`` adds each app as another checkout serves it (an earlier commit, with the same
+migrations: ``git worktree add /tmp/before <commit>``) to every round, next to this one's: before and after,
+measured in one sitting.
+
 Why wrk: a compiled generator spends a fraction of the CPU per request the apps spend, so on a 2-core machine
 it takes the least from the servers it measures; the table says how much it took. Results go to
-``bench/results/<UTC time>.json`` and ``.md``, with two charts (:mod:`bench.charts`); ``--profile`` adds a
-py-spy flame graph of each run.
+``bench/results/<UTC time>.json`` (every run, and the medians) and ``.md``, with two charts
+(:mod:`bench.charts`); ``--profile`` adds a py-spy flame graph of each run of the first round.
 
-Usage: ``python -m bench.run [--smoke] [--app fastapi|flask] [--scenario NAME ...] [--seconds N]``
-(``make bench``; ``make bench BENCH_SMOKE=1`` is the short run CI makes, one concurrency, two seconds a
-scenario, to check that it runs and that the checks pass).
+Usage: ``python -m bench.run [--smoke] [--app fastapi|flask] [--scenario NAME ...] [--connections N ...]
+[--seconds N] [--rounds N] [--baseline DIR] [--profile]`` (``make bench``, with ``BENCH_ARGS``; ``make bench
+BENCH_SMOKE=1`` is the short run CI makes, one round at one concurrency, two seconds a scenario, to check that
+it runs and that the checks pass).
 """
 
 from __future__ import annotations
@@ -47,22 +55,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
-import httpx
-import port_for
 import psutil
-import psycopg
 
 from bench import charts
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
-from contract_tests.stacks.local import throwaway_postgres
+from contract_tests.stacks.local import AppProcess, postgres_processes, serve_app, throwaway_postgres
 from shared.config import Settings
 from shared.db import seed, upgrade
 from shared.security import hash_token
@@ -72,7 +78,8 @@ RESULTS = BENCH / "results"
 SCENARIOS = ("healthz", "product", "search", "order", "shopper")
 WRITES = {"order", "shopper"}
 CONCURRENCY = (1, 8, 32, 128)
-SECONDS = 10
+SECONDS = 5  # a run; three rounds of five seconds tell more than one of fifteen on a machine that drifts
+ROUNDS = 3
 SMOKE_CONCURRENCY, SMOKE_SECONDS, SMOKE_CUSTOMERS = (8,), 2, 4  # --smoke: it checks, it does not measure
 CUSTOMERS = 32
 PRODUCTS = 40
@@ -104,59 +111,51 @@ POOL_CHECKS = {"fastapi": "BEGIN;\nROLLBACK;", "flask": ";"}
 # --- the apps' servers --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    """An app's server process and what was measured of it outside the load runs."""
+@dataclass(frozen=True)
+class Variant:
+    """An app as one checkout serves it: this one, or the ``--baseline`` one (labelled ``<app>@<commit>``)."""
 
     app: str
-    url: str
-    process: subprocess.Popen[bytes]
-    startup_seconds: float
-    idle_rss_mib: list[float] = field(default_factory=list)
+    label: str
+    source: Path = ROOT
+
+
+@dataclass
+class Server:
+    """A variant's running server, and the memory of its workers once started."""
+
+    label: str
+    process: AppProcess
+    idle_rss_mib: list[float]
+
+    @property
+    def url(self) -> str:
+        return self.process.url
 
     def processes(self) -> list[psutil.Process]:
-        """The master and its workers (uvicorn's multiprocessing resource tracker left out)."""
-        master = psutil.Process(self.process.pid)
-        workers = [p for p in master.children() if "resource_tracker" not in " ".join(p.cmdline())]
-        return [master, *workers]
+        """The master and its workers."""
+        return [psutil.Process(self.process.pid), *self.process.workers()]
 
     def worker_rss_mib(self) -> list[float]:
-        return [p.memory_info().rss / 2**20 for p in self.processes()[1:]]
+        return [worker.memory_info().rss / 2**20 for worker in self.process.workers()]
 
 
 @contextlib.contextmanager
-def serve(app: str, env: dict[str, str], workdir: Path) -> Iterator[Server]:
-    """``app``'s server on a free port, timed from its start to the first ``200`` from ``/readyz``."""
-    port = port_for.select_random()
-    url = f"http://127.0.0.1:{port}"
-    metrics_dir = tempfile.mkdtemp(prefix=f"metrics-{app}-", dir=workdir)
-    command = TARGETS[app].command(port) + SERVER_ARGS[app]
-    with (workdir / f"{app}.log").open("wb") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}, stdout=log, stderr=log
-        )
-        try:
-            startup = _wait_ready(url, process, started)
-            server = Server(app, url, process, startup)
-            time.sleep(1)  # every worker up, not only the first to answer
-            server.idle_rss_mib = server.worker_rss_mib()
-            yield server
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], started: float) -> float:
-    with httpx.Client(timeout=1) as client:
-        while time.perf_counter() - started < 60:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if client.get(url + "/readyz").status_code == 200:
-                    return time.perf_counter() - started
-            time.sleep(0.01)
-    raise RuntimeError(f"{url}/readyz did not answer 200 within 60 s")
+def serve(variant: Variant, env: dict[str, str], workdir: Path) -> Iterator[Server]:
+    """``variant``'s server (:func:`serve_app`, ``/readyz`` polled every 10 ms to time its start)."""
+    metrics_dir = tempfile.mkdtemp(prefix=f"metrics-{variant.app}-", dir=workdir)
+    with serve_app(
+        TARGETS[variant.app],
+        {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir},
+        workdir / f"{variant.label}.log",
+        extra_args=SERVER_ARGS[variant.app],
+        source=variant.source,
+        poll_seconds=0.01,
+    ) as process:
+        time.sleep(1)  # every worker up, not only the first to answer
+        server = Server(variant.label, process, [])
+        server.idle_rss_mib = server.worker_rss_mib()
+        yield server
 
 
 # --- load ---------------------------------------------------------------------------------------------------
@@ -164,9 +163,11 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], started: float) -> f
 
 @dataclass
 class Run:
-    """One scenario at one concurrency against one app: wrk's figures and the CPU each side spent."""
+    """One scenario at one concurrency against one app (a :class:`Variant`'s label) in one round: wrk's
+    figures and the CPU each side spent."""
 
     app: str
+    round: int
     scenario: str
     connections: int
     requests: int
@@ -202,8 +203,17 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
-def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connections: int, seconds: int,
-            data_file: Path, peak_rss: list[float], flame_graph: Path | None = None) -> Run:  # fmt: skip
+def run_wrk(
+    server: Server,
+    database_url: str,
+    round_number: int,
+    scenario: str,
+    connections: int,
+    seconds: int,
+    data_file: Path,
+    peak_rss: list[float],
+    flame_graph: Path | None = None,
+) -> Run:
     """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory as it runs and, given
     ``flame_graph``, records one of the workers with py-spy meanwhile (an SVG)."""
     wrk = shutil.which("wrk")
@@ -212,7 +222,7 @@ def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connectio
     threads = min(connections, 2)
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(BENCH / "wrk.lua"), server.url, "--", scenario, str(data_file)]  # fmt: skip
-    app_before, db_before = cpu_seconds(server.processes()), cpu_seconds(_family(postmaster))
+    app_before, db_before = cpu_seconds(server.processes()), cpu_seconds(postgres_processes(database_url))
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_rss, args=(server, stop, peak_rss), daemon=True)
@@ -226,7 +236,8 @@ def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connectio
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     result = json.loads(done.stdout.split("bench-result ", 1)[1])
     return Run(
-        app=server.app,
+        app=server.label,
+        round=round_number,
         scenario=scenario,
         connections=connections,
         requests=result["requests"],
@@ -237,7 +248,7 @@ def run_wrk(server: Server, postmaster: psutil.Process, scenario: str, connectio
         cpu_seconds={
             "wrk": (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime),
             "app": cpu_spent(app_before, cpu_seconds(server.processes())),
-            "postgres": cpu_spent(db_before, cpu_seconds(_family(postmaster))),
+            "postgres": cpu_spent(db_before, cpu_seconds(postgres_processes(database_url))),
         },
     )
 
@@ -337,35 +348,74 @@ def run_pgbench(
 # --- report -------------------------------------------------------------------------------------------------
 
 
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per app, scenario and connections, over the rounds: the median of each figure (requests per
+    second, each latency percentile in ms, the CPU ms per request of wrk, the app and PostgreSQL), the
+    lowest and highest requests per second, and the errors of every round added up. Rows come app by app
+    (a baseline before the app it is the baseline of), scenario by scenario, in order of connections."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["app"], run["scenario"], run["connections"]), []).append(run)
+
+    def order(key: tuple[str, str, int]) -> tuple[str, int, int, bool]:
+        label, scenario, connections = key
+        return label.split("@")[0], SCENARIOS.index(scenario), connections, "@" not in label
+
+    rows = []
+    for key in sorted(groups, key=order):
+        group = groups[key]
+        rates = [run["per_second"] for run in group]
+        rows.append({
+            "app": key[0], "scenario": key[1], "connections": key[2], "rounds": len(group),
+            "per_second": median(rates), "per_second_range": [min(rates), max(rates)],
+            "latency_ms": {p: median(run["latency_ms"][p] for run in group) for p in group[0]["latency_ms"]},
+            "errors": sum(run["errors"] for run in group),
+            "cpu_ms_per_request": {
+                side: median(1000 * run["cpu_seconds"][side] / max(run["requests"], 1) for run in group)
+                for side in group[0]["cpu_seconds"]
+            },
+        })  # fmt: skip
+    return rows
+
+
 def markdown(results: dict[str, Any]) -> str:
+    rounds = results["rounds"]
     lines = [
         f"# Benchmark, {results['started']}",
         "",
         f"{results['machine']}; each app: {results['resources']}.",
         "",
+        f"{rounds} round{'s' if rounds > 1 else ''} of {results['seconds']} s a run, the apps in turns; each "
+        "figure is the median over the rounds, and req/s gives the lowest and highest in brackets.",
         f"Ceiling: pgbench replaying the scenario's SQL with {CEILING_CLIENTS} clients (bench/pgbench/).",
         "",
         "| app | scenario | connections | req/s | of ceiling | p50 ms | p95 ms | p99 ms | max ms | errors "
-        "| CPU s per 1k requests: wrk / app / PostgreSQL |",
+        "| CPU ms per request: wrk / app / PostgreSQL |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for run in results["runs"]:
-        per_k = {k: 1000 * v / max(run["requests"], 1) for k, v in run["cpu_seconds"].items()}
-        latency = run["latency_ms"]
-        ceiling = results["ceiling"].get(run["app"], {}).get(run["scenario"])
-        share = f"{run['per_second'] / ceiling:.0%} of {ceiling:,.0f}" if ceiling else "-"
+    for row in results["summary"]:
+        cpu, latency = row["cpu_ms_per_request"], row["latency_ms"]
+        low, high = row["per_second_range"]
+        rate = f"{row['per_second']:,.0f}" + (f" ({low:,.0f}-{high:,.0f})" if row["rounds"] > 1 else "")
+        ceiling = results["ceiling"].get(row["app"], {}).get(row["scenario"])
+        share = f"{row['per_second'] / ceiling:.0%} of {ceiling:,.0f}" if ceiling else "-"
         lines.append(
-            f"| {run['app']} | {run['scenario']} | {run['connections']} | {run['per_second']:,.0f} | "
-            f"{share} | "
+            f"| {row['app']} | {row['scenario']} | {row['connections']} | {rate} | {share} | "
             f"{latency['p50']:.1f} | {latency['p95']:.1f} | {latency['p99']:.1f} | {latency['max']:.0f} | "
-            f"{run['errors']} | {per_k['wrk']:.2f} / {per_k['app']:.2f} / {per_k['postgres']:.2f} |"
+            f"{row['errors']} | {cpu['wrk']:.2f} / {cpu['app']:.2f} / {cpu['postgres']:.2f} |"
         )
-    lines += ["", "| app | startup to ready | RSS per worker, idle | RSS per worker, peak under load |",
-              "| --- | ---: | --- | --- |"]  # fmt: skip
+    lines += [
+        "",
+        "| app | startup to ready, median (range) | RSS per worker, idle | RSS per worker, peak under load |",
+        "| --- | ---: | --- | --- |",
+    ]
     for app, facts in results["apps"].items():
-        idle = ", ".join(f"{m:.0f}" for m in facts["idle_rss_mib"])
-        peak = ", ".join(f"{m:.0f}" for m in facts["peak_rss_mib"])
-        lines.append(f"| {app} | {facts['startup_seconds']:.2f} s | {idle} MiB | {peak} MiB |")
+        startup = facts["startup_seconds"]
+        idle, peak = facts["idle_rss_mib"], facts["peak_rss_mib"]
+        lines.append(
+            f"| {app} | {median(startup):.2f} s ({min(startup):.2f}-{max(startup):.2f}) | "
+            f"{min(idle):.0f}-{max(idle):.0f} MiB | {max(peak):.0f} MiB |"
+        )
     if results.get("image_mib"):
         lines += [
             "",
@@ -404,6 +454,73 @@ def machine() -> str:
 # --- main ---------------------------------------------------------------------------------------------------
 
 
+def variants(apps: Iterable[str], baseline: Path | None) -> list[Variant]:
+    """Each app from this checkout, each preceded by the same app from ``baseline`` (if given), labelled
+    with that checkout's commit."""
+    if baseline is None:
+        return [Variant(app, app) for app in apps]
+    git = ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"]
+    revision = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603
+    tag = revision or baseline.name
+    return [v for app in apps for v in (Variant(app, f"{app}@{tag}", baseline.resolve()), Variant(app, app))]
+
+
+@dataclass
+class Plan:
+    """What each server is put through: the scenarios at each concurrency, for ``seconds`` a run."""
+
+    scenarios: list[str]
+    sweep: list[int]
+    seconds: int
+    customers: int
+    flame_graphs: str | None  # with --profile: the results' file name stem
+
+
+def measure(variant: Variant, round_number: int, plan: Plan, database_url: str, env: dict[str, str],
+            workdir: Path, results: dict[str, Any], data: list[Data]) -> None:  # fmt: skip
+    """One round of ``plan`` against a fresh server of ``variant``: the ceilings, every run, then the
+    checks; all recorded in ``results``. ``data`` is made through the first server of all, then kept."""
+    facts = results["apps"].setdefault(
+        variant.label, {"startup_seconds": [], "idle_rss_mib": [], "peak_rss_mib": []}
+    )
+    with serve(variant, env, workdir) as server:
+        facts["startup_seconds"].append(server.process.startup_seconds)
+        facts["idle_rss_mib"] += server.idle_rss_mib
+        if not data:
+            data.append(prepare(server.url, plan.customers, workdir))
+        prepared = data[0]
+        if variant.source == ROOT:  # the scripts follow this checkout's SQL
+            for scenario in (s for s in CEILING_SCENARIOS if s in plan.scenarios):
+                print(f"bench: round {round_number}, ceiling: pgbench replaying {variant.app}'s {scenario}")
+                tps = run_pgbench(
+                    database_url, variant.app, scenario, plan.seconds, prepared.pgbench_variables, workdir
+                )
+                results["ceiling_rounds"].setdefault(variant.label, {}).setdefault(scenario, []).append(tps)
+        peak: list[float] = []
+        statuses_5xx = 0
+        for scenario in plan.scenarios:
+            for connections in plan.sweep:
+                print(f"bench: round {round_number}, {variant.label}, {scenario}, {connections} connections",
+                      flush=True)  # fmt: skip
+                flame_graph = (
+                    RESULTS / f"{plan.flame_graphs}-{variant.label}-{scenario}-{connections}.svg"
+                    if plan.flame_graphs and round_number == 1
+                    else None
+                )
+                run = run_wrk(server, database_url, round_number, scenario, connections, plan.seconds,
+                              prepared.file, peak, flame_graph)  # fmt: skip
+                results["runs"].append(dataclasses.asdict(run) | {
+                    "per_second": run.per_second, "errors": run.errors})  # fmt: skip
+                statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
+        facts["peak_rss_mib"] += peak
+    if statuses_5xx:
+        results["failures"].append(f"{variant.label}, round {round_number}: {statuses_5xx} responses 5xx")
+    failures = check_database(
+        database_url, prepared.product_ids, stock=STOCK, wait_seconds=CONFIRMATION_SECONDS
+    )
+    results["failures"] += [f"{variant.label}, round {round_number}: {failure}" for failure in failures]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="CI's short run: it checks, it does not measure")
@@ -411,18 +528,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="default: all")
     parser.add_argument("--seconds", type=int, help=f"per run (default {SECONDS}; smoke {SMOKE_SECONDS})")
     parser.add_argument("--connections", type=int, action="append", help=f"default: {CONCURRENCY}")
+    parser.add_argument("--rounds", type=int, help=f"default {ROUNDS}; smoke 1")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run each app from this checkout, in the same rounds (before and after, in one sitting)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="a py-spy flame graph of each run, bench/results/<time>-<app>-<scenario>-<connections>.svg "
+        help="a py-spy flame graph of each run of the first round, "
+        "bench/results/<time>-<app>-<scenario>-<connections>.svg "
         "(narrow it with --scenario and --connections; the recording costs the servers some speed)",
     )
     args = parser.parse_args(argv)
-    seconds = args.seconds or (SMOKE_SECONDS if args.smoke else SECONDS)
-    sweep = args.connections or (SMOKE_CONCURRENCY if args.smoke else CONCURRENCY)
-    customers = SMOKE_CUSTOMERS if args.smoke else CUSTOMERS
+    rounds = args.rounds or (1 if args.smoke else ROUNDS)
     started = datetime.now(UTC)
     stem = started.strftime("%Y-%m-%dT%H%M%SZ")
+    plan = Plan(
+        scenarios=args.scenario or list(SCENARIOS),
+        sweep=args.connections or list(SMOKE_CONCURRENCY if args.smoke else CONCURRENCY),
+        seconds=args.seconds or (SMOKE_SECONDS if args.smoke else SECONDS),
+        customers=SMOKE_CUSTOMERS if args.smoke else CUSTOMERS,
+        flame_graphs=stem if args.profile else None,
+    )
     if args.profile:
         RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {
@@ -430,8 +559,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "resources": f"{WORKERS} worker processes, {RESOURCES}; gunicorn 8 threads a worker",
         "smoke": args.smoke,
+        "rounds": rounds,
+        "seconds": plan.seconds,
         "runs": [],
-        "ceiling": {},
+        "ceiling_rounds": {},
         "apps": {},
         "failures": [],
     }
@@ -443,56 +574,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             upgrade(settings)
             seed(settings)
-            postmaster = _postmaster(database_url)
             env = {**os.environ, "DATABASE_URL": database_url, **RESOURCES}
-            data: Data | None = None
-            for app in args.app or list(TARGETS):
-                with serve(app, env, workdir) as server:
-                    if data is None:
-                        data = prepare(server.url, customers, workdir)
-                    for scenario in CEILING_SCENARIOS:
-                        if scenario in (args.scenario or SCENARIOS):
-                            print(f"bench: ceiling, pgbench replaying {app}'s {scenario}", flush=True)
-                            tps = run_pgbench(
-                                database_url, app, scenario, seconds, data.pgbench_variables, workdir
-                            )
-                            results["ceiling"].setdefault(app, {})[scenario] = tps
-                    peak: list[float] = []
-                    statuses_5xx = 0
-                    for scenario in args.scenario or SCENARIOS:
-                        for connections in sweep:
-                            print(f"bench: {app}, {scenario}, {connections} connections", flush=True)
-                            flame_graph = (
-                                RESULTS / f"{stem}-{app}-{scenario}-{connections}.svg"
-                                if args.profile
-                                else None
-                            )
-                            run = run_wrk(
-                                server,
-                                postmaster,
-                                scenario,
-                                connections,
-                                seconds,
-                                data.file,
-                                peak,
-                                flame_graph,
-                            )
-                            results["runs"].append(dataclasses.asdict(run) | {
-                                "per_second": run.per_second, "errors": run.errors})  # fmt: skip
-                            statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
-                    if statuses_5xx:
-                        results["failures"].append(f"{app}: {statuses_5xx} responses 5xx")
-                    failures = check_database(
-                        database_url, data.product_ids, stock=STOCK, wait_seconds=CONFIRMATION_SECONDS
-                    )
-                    results["failures"] += [f"{app}: {failure}" for failure in failures]
-                    results["apps"][app] = {
-                        "startup_seconds": server.startup_seconds,
-                        "idle_rss_mib": server.idle_rss_mib,
-                        "peak_rss_mib": peak,
-                    }
+            data: list[Data] = []
+            for round_number in range(1, rounds + 1):
+                for variant in variants(args.app or list(TARGETS), args.baseline):
+                    measure(variant, round_number, plan, database_url, env, workdir, results, data)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    results["summary"] = summarise(results["runs"])
+    results["ceiling"] = {
+        app: {scenario: median(tps) for scenario, tps in by_scenario.items()}
+        for app, by_scenario in results["ceiling_rounds"].items()
+    }
     if not args.smoke:
         print("bench: image sizes (where a Docker engine answers)", flush=True)
         results["image_mib"] = image_sizes_mib()
@@ -509,17 +602,6 @@ def main(argv: list[str] | None = None) -> int:
         + ("FAILED\n  " + "\n  ".join(results["failures"]) if results["failures"] else "every check passed")
     )
     return 1 if results["failures"] else 0
-
-
-def _postmaster(url: str) -> psutil.Process:
-    with psycopg.connect(url) as connection:
-        data_directory = connection.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
-    return psutil.Process(int(Path(data_directory, "postmaster.pid").read_text().split()[0]))
-
-
-def _family(process: psutil.Process) -> list[psutil.Process]:
-    """``process`` and its children as they are now: PostgreSQL's backends come and go with connections."""
-    return [process, *process.children(recursive=True)]
 
 
 if __name__ == "__main__":

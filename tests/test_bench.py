@@ -1,0 +1,61 @@
+"""``make bench``'s report: rounds reduced to medians and ranges (the runs themselves need wrk and servers,
+and are checked by CI's ``make bench BENCH_SMOKE=1``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.run import summarise
+
+
+def run(app: str, scenario: str, connections: int, per_second: float, p99: float) -> dict[str, Any]:
+    requests = int(per_second * 5)
+    return {
+        "app": app,
+        "scenario": scenario,
+        "connections": connections,
+        "requests": requests,
+        "per_second": per_second,
+        "latency_ms": {"p50": p99 / 4, "p99": p99},
+        "errors": 1 if per_second < 100 else 0,
+        "cpu_seconds": {"wrk": 0.01 * requests, "app": 0.002 * requests, "postgres": 0.001 * requests},
+    }
+
+
+def test_each_figure_is_the_median_of_the_rounds_and_the_rate_keeps_its_range() -> None:
+    rounds = [run("flask", "order", 32, rate, p99) for rate, p99 in ((90, 700), (120, 300), (110, 500))]
+
+    [row] = summarise(rounds)
+
+    assert row["rounds"] == 3
+    assert row["per_second"] == 110
+    assert row["per_second_range"] == [90, 120]
+    assert row["latency_ms"] == {"p50": 125, "p99": 500}
+    assert row["errors"] == 1  # added up, not a median: one failed request is one too many
+    assert row["cpu_ms_per_request"] == {"wrk": 10, "app": 2, "postgres": 1}
+
+
+def test_rows_come_app_by_app_scenario_by_scenario_a_baseline_before_its_app() -> None:
+    runs = [
+        run(app, scenario, connections, 1000, 10)
+        for app in ("flask", "fastapi", "fastapi@5aa8e6c")
+        for scenario in ("order", "healthz")
+        for connections in (32, 1)
+    ]
+
+    order = [(row["app"], row["scenario"], row["connections"]) for row in summarise(runs)]
+
+    assert order == [
+        ("fastapi@5aa8e6c", "healthz", 1),
+        ("fastapi", "healthz", 1),
+        ("fastapi@5aa8e6c", "healthz", 32),
+        ("fastapi", "healthz", 32),
+        ("fastapi@5aa8e6c", "order", 1),
+        ("fastapi", "order", 1),
+        ("fastapi@5aa8e6c", "order", 32),
+        ("fastapi", "order", 32),
+        ("flask", "healthz", 1),
+        ("flask", "healthz", 32),
+        ("flask", "order", 1),
+        ("flask", "order", 32),
+    ]
