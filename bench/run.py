@@ -32,7 +32,8 @@ measured in one sitting.
 Why wrk: a compiled generator spends a fraction of the CPU per request the apps spend, so on a 2-core machine
 it takes the least from the servers it measures; the table says how much it took. Results go to
 ``bench/results/<UTC time>.json`` (every run, and the medians) and ``.md``, with two charts
-(:mod:`bench.charts`); ``--profile`` adds a py-spy flame graph of each run of the first round.
+(:mod:`bench.charts`); ``--profile`` adds a py-spy flame graph of each run of the first round, and a table
+of the components its samples went to (:mod:`bench.flame`).
 
 Usage: ``python -m bench.run [--smoke] [--app fastapi|flask] [--scenario NAME ...] [--connections N ...]
 [--seconds N] [--rounds N] [--baseline DIR] [--profile]`` (``make bench``, with ``BENCH_ARGS``; ``make bench
@@ -64,7 +65,7 @@ from typing import Any
 
 import psutil
 
-from bench import charts
+from bench import charts, flame
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
@@ -229,9 +230,9 @@ def run_wrk(
     sampler.start()
     with profiled(server, flame_graph, seconds):
         done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # before py-spy, a child too, is waited for
     stop.set()
     sampler.join()
-    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or "bench-result " not in done.stdout:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     result = json.loads(done.stdout.split("bench-result ", 1)[1])
@@ -257,15 +258,16 @@ def run_wrk(
 def profiled(server: Server, flame_graph: Path | None, seconds: int) -> Iterator[None]:
     """py-spy recording the server's processes (master and workers) into ``flame_graph`` while the block
     runs; nothing without ``flame_graph``. Samples 100 times a second without pausing the processes
-    (``--nonblocking``: pausing 16 threads at every sample slowed gunicorn to a tenth), idle threads left
-    out, so the graph is where the CPU time goes."""
+    (``--nonblocking``: pausing 16 threads at every sample slowed gunicorn to a tenth), and only the thread
+    holding the GIL (``--gil``), so the graph is where each process's Python runs: without it, gunicorn's
+    threads waiting for the GIL after a driver call made psycopg look like half of Flask's time."""
     if flame_graph is None:
         yield
         return
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         raise RuntimeError("--profile needs py-spy (the bench extra: make install)")
-    command = [spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--nonblocking",
+    command = [spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--nonblocking", "--gil",
                "--duration", str(seconds), "--rate", "100", "--format", "flamegraph",
                "--output", str(flame_graph)]  # fmt: skip
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
@@ -416,6 +418,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {app} | {median(startup):.2f} s ({min(startup):.2f}-{max(startup):.2f}) | "
             f"{min(idle):.0f}-{max(idle):.0f} MiB | {max(peak):.0f} MiB |"
         )
+    for name, by_component in results.get("profiles", {}).items():
+        lines += ["", flame.table(f"Where the Python CPU went: {name}", by_component)]
     if results.get("image_mib"):
         lines += [
             "",
@@ -511,6 +515,8 @@ def measure(variant: Variant, round_number: int, plan: Plan, database_url: str, 
                               prepared.file, peak, flame_graph)  # fmt: skip
                 results["runs"].append(dataclasses.asdict(run) | {
                     "per_second": run.per_second, "errors": run.errors})  # fmt: skip
+                if flame_graph is not None:
+                    results["profiles"][flame_graph.name] = flame.shares(flame_graph)
                 statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
         facts["peak_rss_mib"] += peak
     if statuses_5xx:
@@ -564,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": [],
         "ceiling_rounds": {},
         "apps": {},
+        "profiles": {},
         "failures": [],
     }
     workdir = Path(tempfile.mkdtemp(prefix="shop-bench-"))

@@ -1,10 +1,14 @@
-"""``make bench``'s report: rounds reduced to medians and ranges (the runs themselves need wrk and servers,
-and are checked by CI's ``make bench BENCH_SMOKE=1``)."""
+"""``make bench``'s reports: rounds reduced to medians and ranges, and flame graphs to shares by component
+(the runs themselves need wrk and servers, and CI's ``make bench BENCH_SMOKE=1`` checks them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench.flame import NATIVE, shares
 from bench.run import summarise
 
 
@@ -59,3 +63,37 @@ def test_rows_come_app_by_app_scenario_by_scenario_a_baseline_before_its_app() -
         ("flask", "order", 1),
         ("flask", "order", 32),
     ]
+
+
+def frame(title: str, depth: int, start: int, samples: int) -> str:
+    """One frame as py-spy's SVG draws it (16 px a row, the root on top)."""
+    return (
+        f'<g><title>{title} ({samples} samples, 1.00%)</title><rect x="0%" y="{84 + 16 * depth}" '
+        f'width="1%" height="15" fill="rgb(0,0,0)" fg:x="{start}" fg:w="{samples}"/></g>'
+    )
+
+
+def test_a_flame_graphs_samples_go_to_the_innermost_named_component(tmp_path: Path) -> None:
+    svg = tmp_path / "order.svg"
+    svg.write_text(
+        "<svg>"
+        + frame("all", 0, 0, 100)
+        + frame('process 1:"python -m uvicorn"', 1, 0, 100)  # 10 samples under no Python frame
+        + frame("run (asyncio/runners.py:118)", 2, 0, 90)  # 5 of its own
+        + frame("place_order (fastapi_shop/orders.py:71)", 3, 0, 60)  # 20 of its own
+        + frame("execute (sqlalchemy/orm/session.py:2300)", 4, 0, 40)  # 10 of its own
+        + frame("_execute (asyncpg/connection.py:1800)", 5, 0, 30)  # all 30 its own
+        + frame("select (selectors.py:468)", 3, 60, 25)  # waiting: left out
+        + frame("helper (x.py:1)", 4, 60, 1)  # under the wait, but running: asyncio's, its caller's caller
+        + "</svg>"
+    )
+
+    assert shares(svg) == pytest.approx(
+        {
+            "asyncpg": 30 / 76,
+            "the apps' own code": 20 / 76,
+            "SQLAlchemy: ORM": 10 / 76,
+            NATIVE: 10 / 76,
+            "asyncio": 6 / 76,
+        }
+    )
