@@ -482,8 +482,8 @@ class Plan:
 
 def measure(variant: Variant, round_number: int, plan: Plan, database_url: str, env: dict[str, str],
             workdir: Path, results: dict[str, Any], data: list[Data]) -> None:  # fmt: skip
-    """One round of ``plan`` against a fresh server of ``variant``: the ceilings, every run, then the
-    checks; all recorded in ``results``. ``data`` is made through the first server of all, then kept."""
+    """One round of ``plan`` against a fresh server of ``variant``: every run, then the checks; all recorded
+    in ``results``. ``data`` is made through the first server of all, then kept."""
     facts = results["apps"].setdefault(
         variant.label, {"startup_seconds": [], "idle_rss_mib": [], "peak_rss_mib": []}
     )
@@ -493,13 +493,6 @@ def measure(variant: Variant, round_number: int, plan: Plan, database_url: str, 
         if not data:
             data.append(prepare(server.url, plan.customers, workdir))
         prepared = data[0]
-        if variant.source == ROOT:  # the scripts follow this checkout's SQL
-            for scenario in (s for s in CEILING_SCENARIOS if s in plan.scenarios):
-                print(f"bench: round {round_number}, ceiling: pgbench replaying {variant.app}'s {scenario}")
-                tps = run_pgbench(
-                    database_url, variant.app, scenario, plan.seconds, prepared.pgbench_variables, workdir
-                )
-                results["ceiling_rounds"].setdefault(variant.label, {}).setdefault(scenario, []).append(tps)
         peak: list[float] = []
         statuses_5xx = 0
         for scenario in plan.scenarios:
@@ -583,9 +576,18 @@ def main(argv: list[str] | None = None) -> int:
             seed(settings)
             env = {**os.environ, "DATABASE_URL": database_url, **RESOURCES}
             data: list[Data] = []
+            apps = args.app or list(TARGETS)
             for round_number in range(1, rounds + 1):
-                for variant in variants(args.app or list(TARGETS), args.baseline):
+                for variant in variants(apps, args.baseline):
                     measure(variant, round_number, plan, database_url, env, workdir, results, data)
+                # after the apps, with no server running: what runs before each app's turn is the same
+                for app in apps:  # the scripts follow this checkout's SQL
+                    for scenario in (s for s in CEILING_SCENARIOS if s in plan.scenarios):
+                        print(f"bench: round {round_number}, ceiling: pgbench replaying {app}'s {scenario}")
+                        tps = run_pgbench(
+                            database_url, app, scenario, plan.seconds, data[0].pgbench_variables, workdir
+                        )
+                        results["ceiling_rounds"].setdefault(app, {}).setdefault(scenario, []).append(tps)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["summary"] = summarise(results["runs"])
