@@ -3,11 +3,10 @@
 ``make bench --profile`` records each run with py-spy into an SVG flame graph (inferno's, as py-spy writes
 it: every frame a ``<rect>`` with its first sample ``fg:x``, its samples ``fg:w`` and its depth as ``y``).
 This reads the frames back, finds each frame's own samples (its samples less its callees'), and gives each
-to the component of the innermost frame on its stack that belongs to one of :data:`COMPONENTS`: time spent in
-asyncio's transport under asyncpg counts as asyncio, time in asyncpg's own code as asyncpg. ``make bench``
-records with ``--gil``, so the samples are of the thread that holds the GIL: where each process's Python
-runs, not where its threads wait. Shares are of those samples; a frame waiting on a lock or on
-``select()`` is left out.
+to the component of the innermost frame on its stack whose code belongs to one of :data:`COMPONENTS`: time
+spent in asyncio's transport under asyncpg counts as asyncio, time in asyncpg's own code as asyncpg.
+``make bench`` records with ``--gil``, so every sample is of the thread that holds the GIL: where each
+process's Python runs, not where its threads wait.
 """
 
 from __future__ import annotations
@@ -20,29 +19,30 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# (component, what its frames' file paths contain), the first match wins
+# (component, what its frames' code locations start with), the first match wins. py-spy gives a location
+# as the module's path under its sys.path entry ("sqlalchemy/orm/session.py"), or, for the code SQLAlchemy
+# generates at import, "<sqlalchemy generated ... wrapper for sqlalchemy.orm.session.Session._flush>"
+_GENERATED = r"<sqlalchemy generated .*"
 COMPONENTS = (
     ("asyncpg", r"asyncpg/"),
     ("psycopg", r"psycopg/"),
-    ("SQLAlchemy: building and caching statements", r"sqlalchemy/sql/"),
-    ("SQLAlchemy: ORM", r"sqlalchemy/orm/"),
-    ("SQLAlchemy: engine, pool and dialect", r"sqlalchemy/"),
-    ("pydantic", r"pydantic"),
-    ("marshmallow", r"marshmallow/|webargs/|apispec/"),
-    ("email (standard library)", r"\bemail/"),
-    ("logging", r"\blogging/"),
+    ("SQLAlchemy: building and caching statements", rf"sqlalchemy/sql/|{_GENERATED}sqlalchemy\.sql\."),
+    ("SQLAlchemy: ORM", rf"sqlalchemy/orm/|{_GENERATED}(sqlalchemy\.orm\.|__init__ for class)"),
+    ("SQLAlchemy: engine, pool and dialect", rf"sqlalchemy/|{_GENERATED}"),
+    ("pydantic", r"pydantic(_core)?/"),
+    ("marshmallow", r"(marshmallow|webargs|apispec)/"),
+    ("email (standard library)", r"email/"),
+    ("logging", r"logging/"),
     ("prometheus_client", r"prometheus_client/"),
-    ("Starlette and FastAPI", r"starlette/|fastapi/"),
-    ("uvicorn and httptools", r"uvicorn/|httptools/"),
-    ("Flask, Werkzeug and their extensions", r"flask/|werkzeug/|flask_login/|flask_smorest/|flask_cors/"),
+    ("Starlette and FastAPI", r"(starlette|fastapi)/"),
+    ("uvicorn and httptools", r"(uvicorn|httptools)/"),
+    ("Flask, Werkzeug and their extensions", r"(flask|werkzeug|flask_login|flask_smorest|flask_cors)/"),
     ("gunicorn", r"gunicorn/"),
-    ("the apps' own code", r"fastapi_shop/|flask_shop/|shared/"),
+    ("the apps' own code", r"(fastapi_shop|flask_shop|shared)/"),
     ("asyncio", r"asyncio/"),
     ("threads", r"threading\.py|concurrent/"),
 )
 NATIVE = "native code, under no Python frame"
-CODE = re.compile(r"\(.+:\d+\)$")  # a frame of code: "function (path/of/file.py:line)"; else a process
-WAITING = re.compile(r"^(select|poll|wait|_wait_for_tstate_lock|acquire)\b|\.(select|poll|wait)\b")
 FRAME = re.compile(
     r'<g><title>(?P<title>[^<]*) \([\d,]+ samples?, [\d.]+%\)</title><rect [^>]*y="(?P<y>\d+)"'
     r'[^>]*fg:x="(?P<x>\d+)" fg:w="(?P<w>\d+)"'
@@ -51,7 +51,7 @@ FRAME = re.compile(
 
 @dataclass
 class Frame:
-    title: str  # "function (path/of/file.py:line)"
+    title: str  # "function (path/of/file.py:line)", or a process's command line
     depth: int  # 0 is the root
     start: int  # the first of its samples, in the graph's order
     samples: int
@@ -75,36 +75,49 @@ def frames(svg: str) -> list[Frame]:
         callers = by_depth[depth - 1]
         starts = [caller.start for caller in callers]
         for frame in by_depth[depth]:
-            caller = callers[bisect.bisect_right(starts, frame.start) - 1]
+            found_at = bisect.bisect_right(starts, frame.start) - 1
+            if found_at < 0:
+                raise ValueError(f"{frame.title} has no caller: not a flame graph py-spy wrote")
+            caller = callers[found_at]
             frame.parent = caller
             caller.own -= frame.samples
     return [frame for row in by_depth.values() for frame in row]
 
 
+def location(title: str) -> str | None:
+    """Where a frame's code is: ``"sqlalchemy/orm/session.py"`` of the frame
+    ``"_flush (sqlalchemy/orm/session.py:4300)"``; ``None`` for a frame that is a process (py-spy's
+    ``process 12:"command line"``) or the root."""
+    _, opened, rest = title.partition(" (")
+    where, colon, line = rest.removesuffix(")").rpartition(":")
+    return where if opened and colon and line.isdigit() else None
+
+
 def component(frame: Frame) -> str:
-    """The component of the innermost frame on ``frame``'s stack that belongs to one, or "other"; a
+    """The component of the innermost frame on ``frame``'s stack whose code belongs to one, or "other"; a
     process's own samples (no Python frame: uvloop's loop, a C extension called from C) are
     :data:`NATIVE`."""
-    if not CODE.search(frame.title):
+    if location(frame.title) is None:
         return NATIVE
     walk: Frame | None = frame
     while walk is not None:
+        where = location(walk.title) or ""
         for name, pattern in COMPONENTS:
-            if re.search(pattern, walk.title):
+            if re.match(pattern, where):
                 return name
         walk = walk.parent
     return "other"
 
 
 def shares(svg_file: Path) -> dict[str, float]:
-    """Each component's share (0..1) of the samples of ``svg_file`` (a py-spy flame graph) spent running,
-    largest first."""
+    """Each component's share (0..1) of the samples of ``svg_file`` (a py-spy flame graph), largest first;
+    empty if it has none."""
     counts: collections.Counter[str] = collections.Counter()
     for frame in frames(svg_file.read_text()):
-        if frame.own > 0 and not WAITING.search(frame.title.split(" (", 1)[0]):
+        if frame.own > 0:
             counts[component(frame)] += frame.own
-    running = sum(counts.values())
-    return {name: count / running for name, count in counts.most_common()}
+    sampled = sum(counts.values())
+    return {name: count / sampled for name, count in counts.most_common()} if sampled else {}
 
 
 def table(title: str, by_component: dict[str, float]) -> str:

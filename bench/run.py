@@ -206,6 +206,7 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
 
 def run_wrk(
     server: Server,
+    *,
     database_url: str,
     round_number: int,
     scenario: str,
@@ -215,8 +216,8 @@ def run_wrk(
     peak_rss: list[float],
     flame_graph: Path | None = None,
 ) -> Run:
-    """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory as it runs and, given
-    ``flame_graph``, records one of the workers with py-spy meanwhile (an SVG)."""
+    """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory (MiB, the peak of each kept in
+    ``peak_rss``) as it runs and, given ``flame_graph``, records the server with py-spy meanwhile (an SVG)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("make bench needs wrk: apt-get install wrk (brew install wrk)")
@@ -353,8 +354,8 @@ def run_pgbench(
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per app, scenario and connections, over the rounds: the median of each figure (requests per
     second, each latency percentile in ms, the CPU ms per request of wrk, the app and PostgreSQL), the
-    lowest and highest requests per second, and the errors of every round added up. Rows come app by app
-    (a baseline before the app it is the baseline of), scenario by scenario, in order of connections."""
+    lowest and highest requests per second, and the errors of every round added up. Rows come app by app,
+    scenario by scenario, in order of connections, a baseline's row just before its app's."""
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["app"], run["scenario"], run["connections"]), []).append(run)
@@ -387,8 +388,12 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{results['machine']}; each app: {results['resources']}.",
         "",
-        f"{rounds} round{'s' if rounds > 1 else ''} of {results['seconds']} s a run, the apps in turns; each "
-        "figure is the median over the rounds, and req/s gives the lowest and highest in brackets.",
+        (
+            f"{rounds} rounds of {results['seconds']} s a run, the apps in turns; each figure is the median "
+            "over the rounds (max ms: of each round's maximum), and req/s gives the lowest and highest round."
+            if rounds > 1
+            else f"1 round of {results['seconds']} s a run."
+        ),
         f"Ceiling: pgbench replaying the scenario's SQL with {CEILING_CLIENTS} clients (bench/pgbench/).",
         "",
         "| app | scenario | connections | req/s | of ceiling | p50 ms | p95 ms | p99 ms | max ms | errors "
@@ -463,15 +468,17 @@ def machine() -> str:
 # --- main ---------------------------------------------------------------------------------------------------
 
 
-def variants(apps: Iterable[str], baseline: Path | None) -> list[Variant]:
-    """Each app from this checkout, each preceded by the same app from ``baseline`` (if given), labelled
-    with that checkout's commit."""
+def variants(apps: Iterable[str], baseline: Path | None, round_number: int) -> list[Variant]:
+    """Each app from this checkout and, given ``baseline``, the same app from it (labelled with that
+    checkout's commit) next to it: the baseline first in odd rounds, second in even ones, so neither always
+    meets the database and the machine as the other left them."""
     if baseline is None:
         return [Variant(app, app) for app in apps]
     git = ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"]
     revision = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603
     tag = revision or baseline.name
-    return [v for app in apps for v in (Variant(app, f"{app}@{tag}", baseline.resolve()), Variant(app, app))]
+    pairs = [(Variant(app, f"{app}@{tag}", baseline.resolve()), Variant(app, app)) for app in apps]
+    return [variant for pair in pairs for variant in (pair if round_number % 2 else pair[::-1])]
 
 
 @dataclass
@@ -482,13 +489,14 @@ class Plan:
     sweep: list[int]
     seconds: int
     customers: int
-    flame_graphs: str | None  # with --profile: the results' file name stem
+    profile_stem: str | None  # with --profile: the flame graphs' file name stem (the results')
 
 
-def measure(variant: Variant, round_number: int, plan: Plan, database_url: str, env: dict[str, str],
+def measure(variant: Variant, *, round_number: int, plan: Plan, database_url: str, env: dict[str, str],
             workdir: Path, results: dict[str, Any], data: Data) -> None:  # fmt: skip
-    """One round of ``plan`` against a fresh server of ``variant``: every run, then the checks; all recorded
-    in ``results``."""
+    """One round of ``plan`` against a fresh server of ``variant``: every run, then the checks while the
+    server still runs (its relay delivers what the requests' own deliveries missed); all recorded in
+    ``results``. The checks cover the whole database, which every variant writes to."""
     facts = results["apps"].setdefault(
         variant.label, {"startup_seconds": [], "idle_rss_mib": [], "peak_rss_mib": []}
     )
@@ -502,20 +510,31 @@ def measure(variant: Variant, round_number: int, plan: Plan, database_url: str, 
                 print(f"bench: round {round_number}, {variant.label}, {scenario}, {connections} connections",
                       flush=True)  # fmt: skip
                 flame_graph = (
-                    RESULTS / f"{plan.flame_graphs}-{variant.label}-{scenario}-{connections}.svg"
-                    if plan.flame_graphs and round_number == 1
+                    RESULTS / f"{plan.profile_stem}-{variant.label}-{scenario}-{connections}.svg"
+                    if plan.profile_stem and round_number == 1
                     else None
                 )
-                run = run_wrk(server, database_url, round_number, scenario, connections, plan.seconds,
-                              data.file, peak, flame_graph)  # fmt: skip
+                run = run_wrk(
+                    server,
+                    database_url=database_url,
+                    round_number=round_number,
+                    scenario=scenario,
+                    connections=connections,
+                    seconds=plan.seconds,
+                    data_file=data.file,
+                    peak_rss=peak,
+                    flame_graph=flame_graph,
+                )
                 results["runs"].append(dataclasses.asdict(run) | {
                     "per_second": run.per_second, "errors": run.errors})  # fmt: skip
                 if flame_graph is not None:
                     results["profiles"][flame_graph.name] = flame.shares(flame_graph)
                 statuses_5xx += sum(n for s, n in run.statuses.items() if s.startswith("5"))
         facts["peak_rss_mib"] += peak
-    failures = [f"{statuses_5xx} responses 5xx"] if statuses_5xx else []
-    failures += check_database(database_url, data.product_ids, stock=STOCK, wait_seconds=CONFIRMATION_SECONDS)
+        failures = [f"{statuses_5xx} responses 5xx"] if statuses_5xx else []
+        failures += check_database(
+            database_url, data.product_ids, stock=STOCK, wait_seconds=CONFIRMATION_SECONDS
+        )
     # a baseline's failures are findings about it (what a change fixed), reported but not this run's failure
     found = results["failures"] if variant.source == ROOT else results["baseline_findings"]
     found += [f"{variant.label}, round {round_number}: {failure}" for failure in failures]
@@ -550,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep=args.connections or list(SMOKE_CONCURRENCY if args.smoke else CONCURRENCY),
         seconds=args.seconds or (SMOKE_SECONDS if args.smoke else SECONDS),
         customers=SMOKE_CUSTOMERS if args.smoke else CUSTOMERS,
-        flame_graphs=stem if args.profile else None,
+        profile_stem=stem if args.profile else None,
     )
     if args.profile:
         RESULTS.mkdir(exist_ok=True)
@@ -581,8 +600,9 @@ def main(argv: list[str] | None = None) -> int:
             with serve(Variant(apps[0], apps[0]), env, workdir) as server:  # the data, through the API
                 data = prepare(server.url, plan.customers, workdir)
             for round_number in range(1, rounds + 1):
-                for variant in variants(apps, args.baseline):
-                    measure(variant, round_number, plan, database_url, env, workdir, results, data)
+                for variant in variants(apps, args.baseline, round_number):
+                    measure(variant, round_number=round_number, plan=plan, database_url=database_url, env=env,
+                            workdir=workdir, results=results, data=data)  # fmt: skip
                 # after the apps, with no server running: what runs before each app's turn is the same
                 for app in apps:  # the scripts follow this checkout's SQL
                     for scenario in (s for s in CEILING_SCENARIOS if s in plan.scenarios):

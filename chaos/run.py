@@ -132,9 +132,10 @@ def stop(db: Postgres, app: AppServer) -> Iterator[None]:
 @contextlib.contextmanager
 def freeze(db: Postgres, app: AppServer) -> Iterator[None]:
     frozen = postgres_processes(db.url)
-    for process in frozen:
-        process.suspend()  # SIGSTOP
     try:
+        for process in frozen:
+            with contextlib.suppress(psutil.NoSuchProcess):  # a backend that has just closed
+                process.suspend()  # SIGSTOP
         yield
     finally:
         for process in frozen:
