@@ -69,7 +69,13 @@ from bench import charts, flame
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
-from contract_tests.stacks.local import AppProcess, postgres_processes, serve_app, throwaway_postgres
+from contract_tests.stacks.local import (
+    AppProcess,
+    postgres_processes,
+    postmaster,
+    serve_app,
+    throwaway_postgres,
+)
 from shared.config import Settings
 from shared.db import seed, upgrade
 from shared.security import hash_token
@@ -77,7 +83,6 @@ from shared.security import hash_token
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 SCENARIOS = ("healthz", "product", "search", "order", "shopper")
-WRITES = {"order", "shopper"}
 CONCURRENCY = (1, 8, 32, 128)
 SECONDS = 5  # a run; three rounds of five seconds tell more than one of fifteen on a machine that drifts
 ROUNDS = 3
@@ -123,11 +128,10 @@ class Variant:
 
 @dataclass
 class Server:
-    """A variant's running server, and the memory of its workers once started."""
+    """A variant's running server."""
 
     label: str
     process: AppProcess
-    idle_rss_mib: list[float]
 
     @property
     def url(self) -> str:
@@ -154,9 +158,7 @@ def serve(variant: Variant, env: dict[str, str], workdir: Path) -> Iterator[Serv
         poll_seconds=0.01,
     ) as process:
         time.sleep(1)  # every worker up, not only the first to answer
-        server = Server(variant.label, process, [])
-        server.idle_rss_mib = server.worker_rss_mib()
-        yield server
+        yield Server(variant.label, process)
 
 
 # --- load ---------------------------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
 def run_wrk(
     server: Server,
     *,
-    database_url: str,
+    postgres: psutil.Process,
     round_number: int,
     scenario: str,
     connections: int,
@@ -217,14 +219,15 @@ def run_wrk(
     flame_graph: Path | None = None,
 ) -> Run:
     """wrk with ``bench/wrk.lua`` for ``seconds``; samples the workers' memory (MiB, the peak of each kept in
-    ``peak_rss``) as it runs and, given ``flame_graph``, records the server with py-spy meanwhile (an SVG)."""
+    ``peak_rss``) as it runs and, given ``flame_graph``, records the server with py-spy meanwhile (an SVG).
+    ``postgres`` is the database's postmaster: its processes' CPU is counted too."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("make bench needs wrk: apt-get install wrk (brew install wrk)")
     threads = min(connections, 2)
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(BENCH / "wrk.lua"), server.url, "--", scenario, str(data_file)]  # fmt: skip
-    app_before, db_before = cpu_seconds(server.processes()), cpu_seconds(postgres_processes(database_url))
+    app_before, db_before = cpu_seconds(server.processes()), cpu_seconds(postgres_processes(postgres))
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_rss, args=(server, stop, peak_rss), daemon=True)
@@ -250,7 +253,7 @@ def run_wrk(
         cpu_seconds={
             "wrk": (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime),
             "app": cpu_spent(app_before, cpu_seconds(server.processes())),
-            "postgres": cpu_spent(db_before, cpu_seconds(postgres_processes(database_url))),
+            "postgres": cpu_spent(db_before, cpu_seconds(postgres_processes(postgres))),
         },
     )
 
@@ -468,17 +471,15 @@ def machine() -> str:
 # --- main ---------------------------------------------------------------------------------------------------
 
 
-def variants(apps: Iterable[str], baseline: Path | None, round_number: int) -> list[Variant]:
-    """Each app from this checkout and, given ``baseline``, the same app from it (labelled with that
-    checkout's commit) next to it: the baseline first in odd rounds, second in even ones, so neither always
-    meets the database and the machine as the other left them."""
+def variants(apps: Iterable[str], baseline: Path | None) -> list[tuple[Variant, ...]]:
+    """For each app, the variants that take turns on it: this checkout's and, given ``baseline``, first the
+    same app from there, labelled with that checkout's commit."""
     if baseline is None:
-        return [Variant(app, app) for app in apps]
+        return [(Variant(app, app),) for app in apps]
     git = ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"]
     revision = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603
     tag = revision or baseline.name
-    pairs = [(Variant(app, f"{app}@{tag}", baseline.resolve()), Variant(app, app)) for app in apps]
-    return [variant for pair in pairs for variant in (pair if round_number % 2 else pair[::-1])]
+    return [(Variant(app, f"{app}@{tag}", baseline.resolve()), Variant(app, app)) for app in apps]
 
 
 @dataclass
@@ -492,8 +493,8 @@ class Plan:
     profile_stem: str | None  # with --profile: the flame graphs' file name stem (the results')
 
 
-def measure(variant: Variant, *, round_number: int, plan: Plan, database_url: str, env: dict[str, str],
-            workdir: Path, results: dict[str, Any], data: Data) -> None:  # fmt: skip
+def measure(variant: Variant, *, round_number: int, plan: Plan, database_url: str, postgres: psutil.Process,
+            env: dict[str, str], workdir: Path, results: dict[str, Any], data: Data) -> None:  # fmt: skip
     """One round of ``plan`` against a fresh server of ``variant``: every run, then the checks while the
     server still runs (its relay delivers what the requests' own deliveries missed); all recorded in
     ``results``. The checks cover the whole database, which every variant writes to."""
@@ -502,7 +503,7 @@ def measure(variant: Variant, *, round_number: int, plan: Plan, database_url: st
     )
     with serve(variant, env, workdir) as server:
         facts["startup_seconds"].append(server.process.startup_seconds)
-        facts["idle_rss_mib"] += server.idle_rss_mib
+        facts["idle_rss_mib"] += server.worker_rss_mib()
         peak: list[float] = []
         statuses_5xx = 0
         for scenario in plan.scenarios:
@@ -516,7 +517,7 @@ def measure(variant: Variant, *, round_number: int, plan: Plan, database_url: st
                 )
                 run = run_wrk(
                     server,
-                    database_url=database_url,
+                    postgres=postgres,
                     round_number=round_number,
                     scenario=scenario,
                     connections=connections,
@@ -596,13 +597,27 @@ def main(argv: list[str] | None = None) -> int:
             upgrade(settings)
             seed(settings)
             env = {**os.environ, "DATABASE_URL": database_url, **RESOURCES}
+            postgres = postmaster(database_url)
             apps = args.app or list(TARGETS)
             with serve(Variant(apps[0], apps[0]), env, workdir) as server:  # the data, through the API
                 data = prepare(server.url, plan.customers, workdir)
+            lineup = variants(apps, args.baseline)
             for round_number in range(1, rounds + 1):
-                for variant in variants(apps, args.baseline, round_number):
-                    measure(variant, round_number=round_number, plan=plan, database_url=database_url, env=env,
-                            workdir=workdir, results=results, data=data)  # fmt: skip
+                # a baseline first in odd rounds, second in even ones: neither always meets the database and
+                # the machine as the other left them
+                for turns in lineup:
+                    for variant in turns if round_number % 2 else turns[::-1]:
+                        measure(
+                            variant,
+                            round_number=round_number,
+                            plan=plan,
+                            database_url=database_url,
+                            postgres=postgres,
+                            env=env,
+                            workdir=workdir,
+                            results=results,
+                            data=data,
+                        )
                 # after the apps, with no server running: what runs before each app's turn is the same
                 for app in apps:  # the scripts follow this checkout's SQL
                     for scenario in (s for s in CEILING_SCENARIOS if s in plan.scenarios):

@@ -64,6 +64,7 @@ from contract_tests.stacks.local import (
     find_pg_ctl,
     local_stack,
     postgres_processes,
+    postmaster,
     serve_app,
 )
 
@@ -131,7 +132,7 @@ def stop(db: Postgres, app: AppServer) -> Iterator[None]:
 
 @contextlib.contextmanager
 def freeze(db: Postgres, app: AppServer) -> Iterator[None]:
-    frozen = postgres_processes(db.url)
+    frozen = postgres_processes(postmaster(db.url))
     try:
         for process in frozen:
             with contextlib.suppress(psutil.NoSuchProcess):  # a backend that has just closed

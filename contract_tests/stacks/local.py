@@ -3,7 +3,7 @@
 Needs the PostgreSQL server binaries (and PgBouncer for ``--pooler pgbouncer``), no Docker.
 :func:`throwaway_postgres` is public: the tests of ``shared/`` start their cluster with it too, and ``make
 chaos`` and ``make bench`` serve the apps with :func:`serve_app` and find PostgreSQL's processes with
-:func:`postgres_processes`.
+:func:`postmaster` and :func:`postgres_processes`.
 """
 
 from __future__ import annotations
@@ -283,14 +283,17 @@ def serve_app(
             executor.stop()
 
 
-def postgres_processes(database_url: str) -> list[psutil.Process]:
-    """The PostgreSQL server behind ``database_url``, which must run on this machine: its postmaster (the
-    first line of ``postmaster.pid`` in the data directory) and the postmaster's children as they are now
-    (backends come and go with connections)."""
+def postmaster(database_url: str) -> psutil.Process:
+    """The postmaster of the PostgreSQL server behind ``database_url``, which must run on this machine: the
+    first line of ``postmaster.pid`` in its data directory. A restart makes another one."""
     with psycopg.connect(database_url) as connection:
         data_directory = connection.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
-    postmaster = psutil.Process(int(Path(data_directory, "postmaster.pid").read_text().split()[0]))
-    return [postmaster, *postmaster.children(recursive=True)]
+    return psutil.Process(int(Path(data_directory, "postmaster.pid").read_text().split()[0]))
+
+
+def postgres_processes(server: psutil.Process) -> list[psutil.Process]:
+    """A :func:`postmaster` and its children as they are now (backends come and go with connections)."""
+    return [server, *server.children(recursive=True)]
 
 
 class AppServers:
