@@ -250,7 +250,7 @@ def test_app_containers_run_the_server_their_image_starts(overlay: str) -> None:
 
 
 def compose_migrate_command() -> list[str]:
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     command: list[str] = compose["services"]["migrate"]["command"]
     return command
 

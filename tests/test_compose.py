@@ -1,5 +1,5 @@
-"""compose.yaml, compose.override.yaml and .env.example agree with each other, the Dockerfile and the apps'
-settings. ``make smoke`` runs compose for real; these checks need no Docker."""
+"""docker-compose.yml, docker-compose.override.yml and .env.example agree with each other, the Dockerfile and
+the apps' settings. ``make smoke`` runs compose for real; these checks need no Docker."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from tests.project_files import ROOT, dockerfile_instruction, variables_read
 APPS = ("fastapi", "flask")
 # ${NAME}, ${NAME:-default} or ${NAME-default}, as Compose interpolates them
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
-# read later than at start: by prometheus-client's multiprocess mode at each scrape (shared/metrics.py), and
-# by the OpenTelemetry SDK once tracing is on (the one of its many variables .env.example names)
+# read later than at start: by prometheus-client's multiprocess mode at each scrape
+# (shared/observability/metrics.py), and by the OpenTelemetry SDK once tracing is on (the one of its many
+# variables .env.example names)
 OTHER_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "OTEL_SERVICE_NAME"}
 # read by the standard library while gunicorn.conf.py loads (gettext, tempfile): the platform's, not ours
 PLATFORM_VARIABLES = {"LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "TMPDIR", "TEMP", "TMP"}
@@ -29,7 +30,7 @@ def compose_file(name: str) -> dict[str, Any]:
     return loaded
 
 
-def services(name: str = "compose.yaml") -> dict[str, Any]:
+def services(name: str = "docker-compose.yml") -> dict[str, Any]:
     found: dict[str, Any] = compose_file(name)["services"]
     return found
 
@@ -57,7 +58,7 @@ def test_compose_runs_the_database_the_settings_default_to() -> None:
     """``docker compose up db`` and then an app started with no ``DATABASE_URL`` meet: same credentials,
     same database, published where the default looks."""
     in_containers = make_url(
-        with_defaults(compose_file("compose.yaml")["x-app"]["environment"]["DATABASE_URL"])
+        with_defaults(compose_file("docker-compose.yml")["x-app"]["environment"]["DATABASE_URL"])
     )
     default = make_url(DEFAULT_DATABASE_URL)
     assert in_containers.set(host=default.host) == default
@@ -68,7 +69,7 @@ def test_compose_runs_the_database_the_settings_default_to() -> None:
         default.password,
         default.database,
     )
-    (published,) = services("compose.override.yaml")["db"]["ports"]
+    (published,) = services("docker-compose.override.yml")["db"]["ports"]
     assert with_defaults(published) == f"127.0.0.1:{default.port}:5432"
 
 
@@ -78,12 +79,12 @@ def test_env_example_lists_every_variable_with_its_default(monkeypatch: pytest.M
         set().union(*(variables_read(monkeypatch, app) for app in APPS)) - PLATFORM_VARIABLES
         | OTHER_VARIABLES
     )
-    compose = interpolated_variables(ROOT / "compose.yaml") | interpolated_variables(
-        ROOT / "compose.override.yaml"
+    compose = interpolated_variables(ROOT / "docker-compose.yml") | interpolated_variables(
+        ROOT / "docker-compose.override.yml"
     )
     assert set(example) == read | compose
     assert example["DATABASE_URL"] == DEFAULT_DATABASE_URL
-    for path in (ROOT / "compose.yaml", ROOT / "compose.override.yaml"):
+    for path in (ROOT / "docker-compose.yml", ROOT / "docker-compose.override.yml"):
         for name, default in INTERPOLATION.findall(path.read_text()):
             if (
                 name in read
@@ -116,14 +117,14 @@ RELOAD = {"fastapi": {"UVICORN_RELOAD": "true"}, "flask": {"GUNICORN_CMD_ARGS": 
 
 @pytest.mark.parametrize("app", APPS)
 def test_the_development_servers_run_the_images_command_with_reload(app: str) -> None:
-    service = services("compose.override.yaml")[app]
+    service = services("docker-compose.override.yml")[app]
     assert "command" not in service  # the CMD the image was built and tested with
     assert RELOAD[app].items() <= service["environment"].items()
 
 
 @pytest.mark.parametrize("app", APPS)
 def test_watch_syncs_what_the_image_copies_and_rebuilds_on_new_pins(app: str) -> None:
-    watch = services("compose.override.yaml")[app]["develop"]["watch"]
+    watch = services("docker-compose.override.yml")[app]["develop"]["watch"]
     synced = {(rule["path"], rule["target"]) for rule in watch if rule["action"] == "sync"}
     assert synced == {(f"./{app}_shop", f"/app/{app}_shop"), ("./shared", "/app/shared")}
     copied = {
@@ -136,5 +137,5 @@ def test_watch_syncs_what_the_image_copies_and_rebuilds_on_new_pins(app: str) ->
 
 def test_the_development_override_sets_only_variables_the_apps_read(monkeypatch: pytest.MonkeyPatch) -> None:
     for app in APPS:
-        variables = set(services("compose.override.yaml")[app]["environment"]) - set(RELOAD[app])
+        variables = set(services("docker-compose.override.yml")[app]["environment"]) - set(RELOAD[app])
         assert variables <= variables_read(monkeypatch, app), app

@@ -26,7 +26,7 @@ from contract_tests.stacks import (
     Deployment,
 )
 
-POSTGRES_IMAGE = "postgres:17-bookworm"  # as in compose.yaml
+POSTGRES_IMAGE = "postgres:17-bookworm"  # as in docker-compose.yml
 # The pods' securityContext (k8s/base) as `docker run` options: --read-only --cap-drop ALL
 # --security-opt no-new-privileges --user 10001:10001 (the image's user); plus --tmpfs /tmp (in _container)
 POD_SECURITY: dict[str, Any] = {
