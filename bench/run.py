@@ -281,6 +281,16 @@ def profiled(server: Server, flame_graph: Path | None, seconds: int) -> Iterator
         _, stderr = recorder.communicate(timeout=seconds + 60)
         if recorder.returncode != 0:
             raise RuntimeError(f"py-spy failed ({recorder.returncode}): {stderr.decode()}")
+        flame_graph.write_text(without_machine_paths(flame_graph.read_text()))
+
+
+def without_machine_paths(svg: str) -> str:
+    """``svg`` with the paths of this machine made relative: the checkout's (py-spy's command line, the
+    processes' ``.venv/bin/python``) and Python's own, so that a committed graph says nothing of where it was
+    made."""
+    for prefix in sorted({str(ROOT), sys.prefix, sys.base_prefix}, key=len, reverse=True):
+        svg = svg.replace(prefix + "/", "")
+    return svg
 
 
 def _sample_rss(server: Server, stop: threading.Event, peak: list[float]) -> None:
