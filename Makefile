@@ -68,7 +68,7 @@ run-flask: install
 	$(BIN)/gunicorn -c flask_shop/gunicorn.conf.py --bind 127.0.0.1:8001 --reload "flask_shop:create_app()"
 
 # docker compose as people use it day to day: `make up` builds, starts everything and waits until each service
-# is healthy (compose.override.yaml's development loop included: `docker compose watch` then syncs your edits),
+# is healthy (docker-compose.override.yml's development loop included: `docker compose watch` then syncs your edits),
 # `make logs` follows the logs, `make down` stops it all (the database's volume stays).
 COMPOSE ?= docker compose
 up:
@@ -98,10 +98,10 @@ test-compose: install
 	  $(BIN)/pytest contract_tests --stack url --fastapi-url http://127.0.0.1:$(FASTAPI_PORT) \
 	  --flask-url http://127.0.0.1:$(FLASK_PORT) $(PYTEST_ARGS)
 
-# The images as built (compose.yaml alone, no development override) in a compose project of their own, on
+# The images as built (docker-compose.yml alone, no development override) in a compose project of their own, on
 # ports of their own and a new database: up, the README's walk-through against both apps
 # (contract_tests/test_walkthrough.py), then down with the volume. A running `make up` is left alone.
-SMOKE_COMPOSE := $(COMPOSE) --file compose.yaml --project-name shop-smoke
+SMOKE_COMPOSE := $(COMPOSE) --file docker-compose.yml --project-name shop-smoke
 SMOKE_ENV := FASTAPI_PORT=18000 FLASK_PORT=18001 SHOP_ADMIN_EMAIL=admin@shop.example SHOP_ADMIN_PASSWORD=smoke-admin-password
 smoke: install
 	$(SMOKE_ENV) $(SMOKE_COMPOSE) up --detach --build --wait \
@@ -143,21 +143,21 @@ lock:
 	  .lock-venv/bin/pip freeze; } > k8s/checkov-constraints.txt
 	rm -rf .lock-venv
 
-# Swagger UI and ReDoc for /docs and /redoc, copied from their npm releases into shared/static/ (needs npm).
-# The apps serve these files themselves, so the docs work with no internet: see shared/static/README.md.
+# Swagger UI and ReDoc for /docs and /redoc, copied from their npm releases into shared/http/static/ (needs npm).
+# The apps serve these files themselves, so the docs work with no internet: see shared/http/static/README.md.
 SWAGGER_UI_VERSION := 5.35.0
 REDOC_VERSION := 2.5.4
 vendor-docs-ui:
-	rm -rf .vendor-docs-ui shared/static/swagger-ui shared/static/redoc
-	mkdir -p .vendor-docs-ui/swagger-ui .vendor-docs-ui/redoc shared/static/swagger-ui shared/static/redoc
+	rm -rf .vendor-docs-ui shared/http/static/swagger-ui shared/http/static/redoc
+	mkdir -p .vendor-docs-ui/swagger-ui .vendor-docs-ui/redoc shared/http/static/swagger-ui shared/http/static/redoc
 	cd .vendor-docs-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION) >/dev/null
 	tar -xzf .vendor-docs-ui/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz -C .vendor-docs-ui/swagger-ui
 	tar -xzf .vendor-docs-ui/redoc-$(REDOC_VERSION).tgz -C .vendor-docs-ui/redoc
 	cd .vendor-docs-ui/swagger-ui/package && cp LICENSE NOTICE package.json favicon-32x32.png swagger-ui.css \
 	  swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui-standalone-preset.js \
-	  swagger-ui-standalone-preset.js.LICENSE.txt ../../../shared/static/swagger-ui/
+	  swagger-ui-standalone-preset.js.LICENSE.txt ../../../shared/http/static/swagger-ui/
 	cd .vendor-docs-ui/redoc/package && cp LICENSE package.json bundles/redoc.standalone.js \
-	  bundles/redoc.standalone.js.LICENSE.txt ../../../shared/static/redoc/
+	  bundles/redoc.standalone.js.LICENSE.txt ../../../shared/http/static/redoc/
 	rm -rf .vendor-docs-ui
 
 clean:

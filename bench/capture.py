@@ -21,7 +21,8 @@ from bench.run import RESOURCES, Variant, prepare, serve
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, TARGETS
 from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
-from shared.db import seed, upgrade
+from shared.db.revisions import upgrade
+from shared.db.seed import seed
 
 # a log line's start, with PostgreSQL's default log_line_prefix ('%m [%p] ')
 ENTRY = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+ \S+ \[(\d+)\] (\w+):  (.*)$")

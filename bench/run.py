@@ -77,8 +77,9 @@ from contract_tests.stacks.local import (
     throwaway_postgres,
 )
 from shared.config import Settings
-from shared.db import seed, upgrade
-from shared.security import hash_token
+from shared.db.revisions import upgrade
+from shared.db.seed import seed
+from shared.domain.security import hash_token
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -89,7 +90,7 @@ ROUNDS = 3
 SMOKE_CONCURRENCY, SMOKE_SECONDS, SMOKE_CUSTOMERS = (8,), 2, 4  # --smoke: it checks, it does not measure
 CUSTOMERS = 32
 PRODUCTS = 40
-STOCK = 1_000_000  # the most one product may hold (shared/domain.py)
+STOCK = 1_000_000  # the most one product may hold (shared/domain/)
 SEARCH_WORDS = ("beans", "grinder", "kettle", "dripper", "mug", "espresso", "roast", "filter")
 # equal resources: two worker processes each, and the same pool per process (gunicorn's 8 threads each hold
 # at most one connection; uvicorn's event loop shares its 8 among every request in flight)

@@ -13,7 +13,7 @@ seconds before, during and after it:
 - ``slow-clients``: ``SLOW_CLIENTS`` connections that hold the server: half send an order's body one byte a
   second, half ask for product pages they never read.
 
-The Flask app runs behind nginx, as compose.yaml deploys it (``nginx/flask.conf.template``; the ingress
+The Flask app runs behind nginx, as docker-compose.yml deploys it (``nginx/flask.conf.template``; the ingress
 does the same in Kubernetes); ``--no-proxy`` serves it bare, to see why. No answer may take longer than
 ``ANSWER_BOUND_SECONDS``, and ``/healthz``, polled throughout, must answer within ``HEALTHZ_BOUND_SECONDS``
 while clients are slow.
@@ -230,7 +230,8 @@ class AppServer:
 @contextlib.contextmanager
 def serve(app: str, env: dict[str, str], logs: Path, source: Path, proxied: bool) -> Iterator[AppServer]:
     """The app's server; with ``proxied``, behind nginx (``nginx/flask.conf.template``), whose URL it gets."""
-    # several worker processes: /metrics adds up their counts from files here (shared/metrics.py)
+    # several worker processes: /metrics adds up their counts from files here
+    # (shared/observability/metrics.py)
     metrics_dir = tempfile.mkdtemp(prefix=f"metrics-{app}-", dir=logs)
     env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     with serve_app(
@@ -243,7 +244,7 @@ def serve(app: str, env: dict[str, str], logs: Path, source: Path, proxied: bool
 
 @contextlib.contextmanager
 def nginx(upstream: str, workdir: Path) -> Iterator[str]:
-    """nginx with the template compose.yaml gives it, in front of ``upstream``; yields its URL."""
+    """nginx with the template docker-compose.yml gives it, in front of ``upstream``; yields its URL."""
     port = port_for.select_random()
     workdir = workdir / "nginx"
     workdir.mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ import pytest
 
 from contract_tests.client import Api
 from contract_tests.stacks import Deployment
-from shared.http_api import MAX_BODY_BYTES, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
+from shared.http.api import MAX_BODY_BYTES, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
 
 TIMEOUT_SECONDS = 10
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: shop\r\n\r\n"

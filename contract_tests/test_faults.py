@@ -148,7 +148,8 @@ def test_logins_beyond_the_hashing_slots_get_a_quick_503(app: str, api: Api, dep
     customer = api.new_customer()
 
     def login_from(address: str) -> Request:
-        # each from its own address: logins to one account from one address take turns (shared/logins.py)
+        # each from its own address: logins to one account from one address take turns
+        # (shared/domain/login_throttling.py)
         form = {"username": customer.email, "password": PASSWORD}
         return lambda http: http.post("/api/v1/auth/token", data=form, headers={"X-Forwarded-For": address})
 

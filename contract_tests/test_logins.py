@@ -1,5 +1,5 @@
-"""Login throttling (``shared/logins.py``): failed logins delay further attempts, per account from one
-client address and per client address, with ``429 login-throttled`` and ``Retry-After``.
+"""Login throttling (``shared/domain/login_throttling.py``): failed logins delay further attempts, per account
+from one client address and per client address, with ``429 login-throttled`` and ``Retry-After``.
 
 The apps' defaults: from the 5th failure of an account from one address on, attempts wait 1 s, then 2,
 4, ...; per address, from the 100th failure (a variant app lowers that to 3 here). Tests that log in from

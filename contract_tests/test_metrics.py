@@ -1,5 +1,5 @@
 """``GET /metrics``: Prometheus' text format, the same metric names and labels in both apps
-(``shared/metrics.py``), counting across worker processes."""
+(``shared/observability/metrics.py``), counting across worker processes."""
 
 from __future__ import annotations
 

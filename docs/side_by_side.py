@@ -4,7 +4,7 @@
 while the file differs from what :func:`render` returns, so the excerpts cannot drift from the code. An
 excerpt is named by file and symbol, never by line numbers, and a reference to code that is gone raises
 :class:`MissingReference` instead of quoting nothing. The paragraphs are written here; a repository path in
-one, as a code span (`` `shared/statements.py` ``), becomes a link, and must exist.
+one, as a code span (`` `shared/db/statements.py` ``), becomes a link, and must exist.
 """
 
 from __future__ import annotations
@@ -186,8 +186,8 @@ TOPICS = (
         The FastAPI handler is `async` and receives its session as a parameter; the Flask view is a plain
         function, run on one of gunicorn's threads, that asks for the session with `get_session()`. Neither
         handles the 404: the service raises `NotFound`, and each app's `errors.py` maps it through
-        `shared/problems.py`. Routing has one gap in FastAPI: for a 405, Starlette's `Allow` lists only the
-        methods of the first route that matches the path (`GET /products` hides `POST /products`), so
+        `shared/http/problems.py`. Routing has one gap in FastAPI: for a 405, Starlette's `Allow` lists only
+        the methods of the first route that matches the path (`GET /products` hides `POST /products`), so
         `_allowed_methods` in `fastapi_shop/errors.py` asks the router about each method; Werkzeug's `Allow`
         is complete and `flask_shop/errors.py` passes it on.
         """,
@@ -212,9 +212,9 @@ TOPICS = (
         a malformed id matches no route and is 404. The query goes through webargs:
         `@blp.arguments(ProductQuerySchema, location="query")` validates it and passes the view a dict. Query
         values are always strings, so the query models convert `"20"` to 20 where the body models, strict,
-        refuse it; both accept ASCII digits only (`UrlInteger`, through `shared/inputs.py`), where Python's
-        `int()` behind either framework would also take `+1`, `1_0` or other scripts' digits. Limits come
-        from `shared/domain.py` in both, and an invalid query parameter is a 422 whose error names it as
+        refuse it; both accept ASCII digits only (`UrlInteger`, through `shared/http/inputs.py`), where
+        Python's `int()` behind either framework would also take `+1`, `1_0` or other scripts' digits. Limits
+        come from `shared/domain/` in both, and an invalid query parameter is a 422 whose error names it as
         `parameter`.
         """,
     ),
@@ -231,9 +231,9 @@ TOPICS = (
         differs="""
         Both apps answer an invalid request with the same RFC 9457 document: 422, type `validation-error`, and
         `errors`, a list of `{pointer | parameter | header, detail}` built by `validation_problem` in
-        `shared/problems.py`. Pydantic takes strictness from the model's configuration (`strict=True`: `"1"`
-        is not an integer; `extra="forbid"`), marshmallow from each field (`Integer(strict=True)`) and its
-        default of refusing unknown members; a rule across items is a `field_validator` that raises
+        `shared/http/problems.py`. Pydantic takes strictness from the model's configuration (`strict=True`:
+        `"1"` is not an integer; `extra="forbid"`), marshmallow from each field (`Integer(strict=True)`) and
+        its default of refusing unknown members; a rule across items is a `field_validator` that raises
         `ValueError` in one and a `@validates` method that raises `ValidationError` in the other. The
         frameworks hand `errors.py` different things. FastAPI raises `RequestValidationError` with a `loc` per
         error, which maps straight to a JSON Pointer; its default 422 body (`{"detail": [...]}`) is what the
@@ -243,8 +243,8 @@ TOPICS = (
         body declare `dependencies=[RequireJSON]` (`fastapi_shop/content_types.py`, with `RequireForm` for the
         token form) to answer 415; Flask views carry `@require_json` (or `@require_form`) from the module of
         the same name. webargs reads an empty body as `{}`, so `BodyParser` in `flask_shop/smorest.py`
-        reports it at pointer `""`. Both parse JSON by the same rules (`shared/inputs.py`): FastAPI through
-        the `ShopRequest` its routes use (`fastapi_shop/routing.py`), Flask through its JSON provider.
+        reports it at pointer `""`. Both parse JSON by the same rules (`shared/http/inputs.py`): FastAPI
+        through the `ShopRequest` its routes use (`fastapi_shop/routing.py`), Flask through its JSON provider.
         """,
     ),
     Topic(
@@ -263,7 +263,7 @@ TOPICS = (
         `PlainSerializer` formats the time. A marshmallow schema dumps the attributes it declares, field by
         field, and a custom format is a `Field` subclass that overrides `_serialize`, with
         `_jsonschema_type_mapping` so that apispec documents it as a date-time. Both formats call
-        `format_timestamp` in `shared/domain.py`, so the two apps render a stored time the same way. On most
+        `format_timestamp` in `shared/domain/`, so the two apps render a stored time the same way. On most
         routes the framework serializes the handler's return value (`response_model`, `@blp.response`).
         `place_order` works differently in both apps: `render_order` renders the body once, inside the order's
         transaction, and the service stores it with the idempotency key; the route returns a raw `Response`
@@ -284,8 +284,8 @@ TOPICS = (
         generator dependency that opens the session and closes it after the response has been sent, which is
         why it must not commit. Services commit explicitly, and closing rolls back whatever they did not.
         FastAPI solves a dependency once per request, so the auth dependency and the route share one session.
-        The session waits for its turn at the pool first (`fastapi_shop/pool_queue.py`): an async server takes
-        every request it is sent, and SQLAlchemy's pool does not serve its waiters in order.
+        The session waits for its turn at the pool first (`PoolQueue`, in `fastapi_shop/db.py`): an async
+        server takes every request it is sent, and SQLAlchemy's pool does not serve its waiters in order.
         What the app holds for its lifetime (settings, mailer, engine, session factory) is created by the
         factory and the lifespan, kept on `app.state`, and read only by the typed getters in
         `fastapi_shop/resources.py`, each `async def` so that FastAPI does not call it in its thread pool: a
@@ -318,8 +318,8 @@ TOPICS = (
         flask=(Python("flask_shop/auth.py", ("load_user_from_request", "unauthorized", "token_required")),),
         differs="""
         Both read an opaque bearer token and look it up in `auth_tokens` with the same statement
-        (`valid_token` in `shared/statements.py`), so a token from either app works on both, and both read the
-        header with `bearer_token` (`shared/security.py`, the RFC 6750 grammar). FastAPI's
+        (`valid_token` in `shared/db/statements.py`), so a token from either app works on both, and both read
+        the header with `bearer_token` (`shared/domain/security.py`, the RFC 6750 grammar). FastAPI's
         `OAuth2PasswordBearer`, subclassed as `BearerToken` to read it so, documents the OAuth2 password flow;
         `auto_error=False` lets a missing token reach `get_current_token`, whose 401 carries
         `WWW-Authenticate: Bearer` and becomes a problem document. Dependencies build on each other:
@@ -358,18 +358,18 @@ TOPICS = (
         differs="""
         Starlette middleware wraps the ASGI app. `RequestContextMiddleware` is pure ASGI (`BaseHTTPMiddleware`
         would get in the way of streaming and background tasks): it puts the request id on the scope, adds
-        `X-Request-ID` to the response's start message, and logs and counts the request (`shared/logs.py`,
-        `shared/metrics.py`) when the response body is complete, before background tasks run; the route
-        template for the metrics is what the router left in the scope. The middleware added last is the
-        outermost, so every response carries the id. Flask code hooks into the request instead:
-        `before_request` and `after_request` functions, registered by the module's `init_app`, with the route
-        template from `request.url_rule`. `after_request` also runs for the responses of error handlers, so
-        problem documents carry the id and are logged and counted too. The 1 MiB body limit needed code in
-        both. FastAPI's own limit answers 413 in plain text, so `BodySizeLimitMiddleware` answers with a
-        problem document: at once for a `Content-Length` over the limit, and for a chunked body from the read
-        that crosses it. Werkzeug refuses a `Content-Length` over `MAX_CONTENT_LENGTH` but reads a chunked
-        body up to the limit and stops without an error, so the view would see it truncated;
-        `limit_chunked_body` looks one byte further and answers 413.
+        `X-Request-ID` to the response's start message, and logs and counts the request
+        (`shared/observability/logs.py`, `shared/observability/metrics.py`) when the response body is
+        complete, before background tasks run; the route template for the metrics is what the router left in
+        the scope. The middleware added last is the outermost, so every response carries the id. Flask code
+        hooks into the request instead: `before_request` and `after_request` functions, registered by the
+        module's `init_app`, with the route template from `request.url_rule`. `after_request` also runs for
+        the responses of error handlers, so problem documents carry the id and are logged and counted too. The
+        1 MiB body limit needed code in both. FastAPI's own limit answers 413 in plain text, so
+        `BodySizeLimitMiddleware` answers with a problem document: at once for a `Content-Length` over the
+        limit, and for a chunked body from the read that crosses it. Werkzeug refuses a `Content-Length` over
+        `MAX_CONTENT_LENGTH` but reads a chunked body up to the limit and stops without an error, so the view
+        would see it truncated; `limit_chunked_body` looks one byte further and answers 413.
         """,
     ),
     Topic(
@@ -409,7 +409,7 @@ TOPICS = (
             Python("flask_shop/middleware.py", ("refuse_disallowed_preflight",)),
         ),
         differs="""
-        Both apps apply one policy, fixed once in `shared/http_api.py` (methods, headers a browser may send
+        Both apps apply one policy, fixed once in `shared/http/api.py` (methods, headers a browser may send
         and read, preflight max age), with the allowed origins from configuration (`CORS_ORIGINS`). Exposing
         `Location`, `Idempotent-Replayed` and `X-Request-ID` is what lets browser code read them. FastAPI uses
         Starlette's `CORSMiddleware`, which answers preflight requests itself, before routing, and adds its
@@ -418,7 +418,7 @@ TOPICS = (
         `after_request` hook, preflights included, which Flask answers with its automatic `OPTIONS` handling.
         A preflight the policy refuses is a `400` problem document in both: Starlette's own refusal (plain
         text) is re-rendered by a subclass; flask-cors would answer `200` without permissions, so a
-        `before_request` hook refuses it with `shared.http_api.preflight_failures`.
+        `before_request` hook refuses it with `shared.http.api.preflight_failures`.
         """,
     ),
     Topic(
@@ -447,8 +447,8 @@ TOPICS = (
         `responses=` argument in FastAPI, a decorator in Flask.
 
         Both pages, Swagger UI at `/docs` and ReDoc at `/redoc`, load their scripts from the app, never a CDN
-        (`shared/static/`), so they work with no internet. FastAPI's way is its how-to on self-hosting: turn
-        the built-in pages off (`docs_url=None, redoc_url=None`), mount the files with `StaticFiles`, and
+        (`shared/http/static/`), so they work with no internet. FastAPI's way is its how-to on self-hosting:
+        turn the built-in pages off (`docs_url=None, redoc_url=None`), mount the files with `StaticFiles`, and
         serve the pages from a router (`fastapi_shop/docs.py`) with FastAPI's own HTML helpers. flask-
         smorest's is configuration: `OPENAPI_SWAGGER_UI_URL` and `OPENAPI_REDOC_URL` name the files, which
         Flask serves as its static folder. A view's docstring is its documentation in both: flask-smorest
@@ -466,8 +466,9 @@ TOPICS = (
         tutorial's: `create_app` with a test config (`TESTING`, the settings, a recording mailer as `MAILER`),
         `app.test_client()`, and `app.test_cli_runner()` to run `flask shop relay --once`. FastAPI's is
         `httpx.AsyncClient` on an `ASGITransport`, with the lifespan entered by the fixture (the transport
-        does not run it) and the mailer replaced through `app.dependency_overrides`, which works because
-        routes reach the mailer through the `get_mailer` dependency. `ASGITransport` returns once the
+        does not run it) and the recording mailer given to `create_app`. `app.dependency_overrides` would
+        swap it only where routes depend on `get_mailer`: the outbox relay, a task of the lifespan, depends on
+        nothing and keeps what `create_app` was given. `ASGITransport` returns once the
         request's background tasks have run, so a FastAPI test checks the mailer at once; a Flask test first
         waits for the confirmation threads with `confirmations.shutdown(app)`, as gunicorn's `worker_exit`
         hook does.
@@ -493,7 +494,7 @@ TOPICS = (
         processes, and the database pool defaults to one connection per thread. A thread serves one request
         from its first byte to its last, so a client that sends its body slowly, or does not read the answer,
         holds it: gunicorn is deployed behind a buffering proxy, as its documentation prescribes (nginx in
-        `compose.yaml`, `nginx/flask.conf.template`; the ingress in Kubernetes), which hands it whole
+        `docker-compose.yml`, `nginx/flask.conf.template`; the ingress in Kubernetes), which hands it whole
         requests and takes whole answers. uvicorn's event loop waits for slow clients itself and needs none
         (`make chaos`, fault `slow-clients`). Both commands are in exec
         form, so the server is PID 1 and receives SIGTERM itself: uvicorn finishes in-flight requests within
@@ -514,18 +515,19 @@ TOPICS = (
             Python("flask_shop/services.py", ("cancel_order",)),
         ),
         differs="""
-        The services are the same functions, in the same order, with the same keyword arguments, executing the
-        same statements from `shared/statements.py`; FastAPI's are `async def` on an `AsyncSession` (asyncpg)
-        and await every round trip, Flask's are plain functions on a `Session` (psycopg). Async changes the
-        rules in two places. A lazy load is I/O, which an `AsyncSession` cannot do unasked: relationships load
-        eagerly (`lazy="selectin"` and `"joined"` in `shared/models.py`), objects stay readable after commit
-        (`expire_on_commit=False`), and `mark_cancelled` returns the row with `RETURNING` rather than leaving
-        an expired attribute to read. And CPU-bound work stops the event loop: argon2 runs in a worker thread
-        (`asyncio.to_thread`), where in Flask it runs on the request's thread (argon2 releases the GIL). Both
-        bound how many hashes run at once per process (`passwords.py`), an `asyncio.Semaphore` in one and a
-        `threading.BoundedSemaphore` in the other, and answer 503 when no slot frees up within a second.
-        Concurrency comes from the event loop in one app, and from gunicorn's threads, each with a pooled
-        connection, in the other.
+        The services are the same functions, in the same order, with the same keyword arguments,
+        executing the same statements from `shared/db/statements.py`; FastAPI's are `async def` on an
+        `AsyncSession` (asyncpg) and await every round trip, Flask's are plain functions on a
+        `Session` (psycopg). Async changes the rules in two places. A lazy load is I/O, which an
+        `AsyncSession` cannot do unasked: relationships load eagerly (`lazy="selectin"` and `"joined"`
+        in `shared/db/models.py`), objects stay readable after commit (`expire_on_commit=False`), and
+        `mark_cancelled` returns the row with `RETURNING` rather than leaving an expired attribute to
+        read. And CPU-bound work stops the event loop: argon2 runs in a worker thread
+        (`asyncio.to_thread`), where in Flask it runs on the request's thread (argon2 releases the
+        GIL). Both bound how many hashes run at once per process (`passwords.py`), an
+        `asyncio.Semaphore` in one and a `threading.BoundedSemaphore` in the other, and answer 503
+        when no slot frees up within a second. Concurrency comes from the event loop in one app, and
+        from gunicorn's threads, each with a pooled connection, in the other.
         """,
     ),
 )

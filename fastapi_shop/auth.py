@@ -1,7 +1,7 @@
 """Accounts: register, OAuth2 password-grant tokens, logout, ``/users/me``, and the auth dependencies.
 
-Tokens are opaque bearer tokens checked against ``auth_tokens`` (see :mod:`shared.security`), the same table
-the Flask app reads, so a token from either app works on both.
+Tokens are opaque bearer tokens checked against ``auth_tokens`` (see :mod:`shared.domain.security`), the same
+table the Flask app reads, so a token from either app works on both.
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import PasswordHashingDep, SettingsDep
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import TokenForm, TokenOut, UserCreate, UserOut
-from shared.logins import LoginLimits
-from shared.models import AuthToken, User
-from shared.security import bearer_token
+from shared.db.models import AuthToken, User
+from shared.http.authorization import bearer_token
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=ShopRoute)
 
 
 class BearerToken(OAuth2PasswordBearer):
     """FastAPI's OAuth2 password-flow scheme (it documents the flow, so ``/docs`` can log in), reading the
-    header as :func:`shared.security.bearer_token` does: strictly, as the Flask app does."""
+    header as :func:`shared.domain.security.bearer_token` does: strictly, as the Flask app does."""
 
     async def __call__(self, request: HTTPConnection) -> str | None:
         return bearer_token(request.headers.getlist("Authorization"))
@@ -111,7 +110,7 @@ async def issue_token(
     The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
     ``login-throttled`` with ``Retry-After`` after repeated failures.
     """
-    # the throttle's rules: shared/logins.py
+    # the throttle's rules: shared/domain/login_throttling.py
     ttl = settings.token_ttl_seconds
     access_token = await services.issue_token(
         session=session,
@@ -120,7 +119,7 @@ async def issue_token(
         password=form.password,
         # uvicorn takes it from X-Forwarded-For when the peer is a trusted proxy (FORWARDED_ALLOW_IPS)
         client_address=request.client.host if request.client else "unknown",
-        limits=LoginLimits.from_settings(settings),
+        limits=settings.login_limits(),
         ttl_seconds=ttl,
     )
     if access_token is None:

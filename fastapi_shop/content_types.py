@@ -11,7 +11,7 @@ from email.message import Message
 
 from fastapi import Depends, HTTPException, Request
 
-from shared.http_api import FORM_MEDIA_TYPE
+from shared.http.api import FORM_MEDIA_TYPE
 
 
 def media_type(request: Request) -> str | None:

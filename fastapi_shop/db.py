@@ -3,21 +3,26 @@
 The session dependency only opens and closes: services call ``await session.commit()`` themselves, and
 whatever they did not commit is rolled back when the session closes (code after ``yield`` runs after the
 response has been sent, so it must not commit).
+
+Requests take their session in turn, first come, first served (:class:`PoolQueue`): parity plumbing, named in
+the README's table, which the Flask app does not need.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from fastapi_shop.resources import PoolQueueDep, SessionmakerDep
+from fastapi_shop.resources import SessionmakerDep
 from shared.config import Settings
-from shared.unavailable import describe, unavailable_reason
+from shared.http.unavailable import ServiceUnavailable, describe, unavailable_reason
 
 log = logging.getLogger("shop.db")
 
@@ -30,8 +35,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     PostgreSQL's statement, lock and idle-in-transaction timeouts as it starts (asyncpg's
     ``server_settings``). ``command_timeout`` is asyncpg's own limit on each statement, for a server that
     cannot enforce its timeout (frozen, unreachable). Each of these fails the request with a 503
-    (:mod:`shared.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart) at
-    checkout, so a request after a restart does not fail on a stale connection.
+    (:mod:`shared.http.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart)
+    at checkout, so a request after a restart does not fail on a stale connection.
 
     Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another
     server connection, where a named prepared statement is missing or its name taken (asyncpg's FAQ, "Why am
@@ -47,14 +52,46 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args |= {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     return create_async_engine(
         settings.url_for_driver("asyncpg"),
-        pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow,
-        pool_timeout=settings.pool_timeout_seconds,
-        pool_pre_ping=True,
         connect_args=connect_args,
-        # a failed statement's error text (and so the log) leaves out its parameters: emails, hashes
-        hide_parameters=True,
+        **settings.engine_options(),
     )
+
+
+class PoolQueue:
+    """First come, first served for the pool: at most ``SHOP_DB_POOL_SIZE + SHOP_DB_MAX_OVERFLOW`` requests
+    of this process have a session at once; the others wait in the order they came, each at most
+    ``SHOP_DB_POOL_TIMEOUT_SECONDS``, then get a 503 (:class:`ServiceUnavailable`), as a pool timeout does.
+
+    An async server takes every request it is sent, so under load the requests wait at the pool. SQLAlchemy's
+    pool does not serve its waiters in order: a connection put back goes to whichever task asks next,
+    and a task that waited goes back to the end of the line (sqlalchemy/sqlalchemy#7679). A few requests
+    then wait seconds while the rest pass, until they time out. ``asyncio.Semaphore`` hands each release to
+    its longest waiter. (Product reads at 32 connections, 8 connections a process: p99 1.0-2.8 s without
+    this queue; docs/performance.md.) The Flask app needs none: its request threads are as many as its
+    connections, and the requests beyond them wait, in order, in the server's listen queue.
+
+    Only the request's session (:func:`get_session`) waits here. What goes around it takes connections from
+    the pool directly, each at most one at a time per process and none of it a request waiting its turn:
+    the outbox relay (:mod:`fastapi_shop.outbox`), and ``/readyz`` and ``/metrics``, which must answer while
+    requests queue (a probe stuck behind the queue would take an overloaded process out of service).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._slots = asyncio.Semaphore(settings.pool_size + settings.max_overflow)
+        self._timeout_seconds = settings.pool_timeout_seconds
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for this request's turn, and hold it for the block."""
+        try:
+            async with asyncio.timeout(self._timeout_seconds):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable("Every database connection is in use.") from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -62,8 +99,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+async def get_pool_queue(request: Request) -> PoolQueue:
+    """The order in which this process's requests take pooled connections (created by the app factory)."""
+    pool_queue: PoolQueue = request.app.state.pool_queue
+    return pool_queue
+
+
+PoolQueueDep = Annotated[PoolQueue, Depends(get_pool_queue)]
+
+
 async def get_session(sessionmaker: SessionmakerDep, pool_queue: PoolQueueDep) -> AsyncIterator[AsyncSession]:
-    """Yield the request's session in its turn (:class:`~fastapi_shop.pool_queue.PoolQueue`);
+    """Yield the request's session in its turn (:class:`PoolQueue`);
     closing it rolls back anything left uncommitted. The turn lasts until the response has been sent and
     its background tasks have run: an order's confirmation takes its connection within the same turn."""
     async with pool_queue.turn():

@@ -3,7 +3,7 @@
 FastAPI's own pages load Swagger UI and ReDoc from a CDN, and ReDoc's fonts from Google: with no internet
 they render blank. FastAPI's documented fix ("Custom Docs UI Static Assets (Self-Hosting)"): create the app
 with ``docs_url=None, redoc_url=None``, mount the files (``/static``, see ``main.py``), and serve the pages
-with its own HTML helpers pointed at them. The files are in ``shared/static`` (its README.md says which
+with its own HTML helpers pointed at them. The files are in ``shared/http/static`` (its README.md says which
 releases).
 """
 
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 
-from shared.http_api import REDOC_JS_URL, STATIC_URL_PATH, SWAGGER_UI_URL
+from shared.http.api import REDOC_JS_URL, STATIC_URL_PATH, SWAGGER_UI_URL
 
 router = APIRouter(include_in_schema=False)
 

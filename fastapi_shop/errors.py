@@ -1,9 +1,9 @@
 """Every error as an RFC 9457 problem document: the one place that maps exceptions to HTTP.
 
-Handlers cover domain exceptions (via :mod:`shared.problems`), Starlette/FastAPI HTTP errors (404 for unknown
-routes and malformed path ids, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with JSON
-Pointers; malformed JSON is 400), a database or resource that is unavailable right now (503 with
-``Retry-After``, see :mod:`shared.unavailable`) and anything unhandled (500, no trace to the client).
+Handlers cover domain exceptions (via :mod:`shared.http.problems`), Starlette/FastAPI HTTP errors (404 for
+unknown routes and malformed path ids, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with
+JSON Pointers; malformed JSON is 400), a database or resource that is unavailable right now (503 with
+``Retry-After``, see :mod:`shared.http.unavailable`) and anything unhandled (500, no trace to the client).
 ``problem_responses`` documents the same errors in the OpenAPI document.
 """
 
@@ -22,19 +22,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from shared import http_api
-from shared.domain import DomainError
-from shared.problems import (
+from shared.domain.exceptions import DomainError
+from shared.http import api as http_api
+from shared.http.problems import (
     MEDIA_TYPE,
     Problem,
-    domain_headers,
     domain_problem,
     http_problem,
-    unavailable_problem,
+    json_pointer,
     validation_problem,
 )
-from shared.request_id import HEADER as REQUEST_ID_HEADER
-from shared.unavailable import RETRY_AFTER_SECONDS, ServiceUnavailable, describe, unavailable_reason
+from shared.http.request_id import HEADER as REQUEST_ID_HEADER
+from shared.http.unavailable import ServiceUnavailable, unavailable_problem_for
 
 log = logging.getLogger("shop.errors")
 
@@ -46,7 +45,7 @@ class ProblemResponse(JSONResponse):
 def problem_response(
     request: Request, problem: Problem, headers: dict[str, str] | None = None
 ) -> ProblemResponse:
-    headers = dict(headers or {})
+    headers = {**problem.headers, **(headers or {})}
     # the request-id middleware sets this; on the 500 path we answer from outside it, so add it here
     if request_id := getattr(request.state, "request_id", None):
         headers[REQUEST_ID_HEADER] = request_id
@@ -54,7 +53,7 @@ def problem_response(
 
 
 async def handle_domain_error(request: Request, exc: DomainError) -> ProblemResponse:
-    return problem_response(request, domain_problem(exc), domain_headers(exc))
+    return problem_response(request, domain_problem(exc))
 
 
 async def handle_http_exception(request: Request, exc: StarletteHTTPException) -> Response:
@@ -82,13 +81,11 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
 async def handle_unavailable(request: Request, exc: Exception) -> ProblemResponse:
     """503 with ``Retry-After`` for a database or resource that is unavailable right now, logged as one
     warning line; any other database error is a 500 (:func:`internal_error`), logged with its traceback."""
-    reason = unavailable_reason(exc)
-    if reason is None:
+    problem = unavailable_problem_for(exc, method=request.method, path=request.url.path)
+    if problem is None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return internal_error(request)
-    log.warning("503 on %s %s: %s (%s)", request.method, request.url.path, reason, describe(exc))
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return problem_response(request, unavailable_problem(reason), headers)
+    return problem_response(request, problem)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> ProblemResponse:
@@ -130,9 +127,7 @@ def _invalid_member(error: Any) -> dict[str, str]:
         return {"parameter": str(path[0]), "detail": detail}
     if where == "header":
         return {"header": str(path[0]), "detail": detail}
-    # body (JSON or form); RFC 6901 escapes "~" and "/" inside a reference token
-    pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return {"pointer": pointer, "detail": detail}
+    return {"pointer": json_pointer(path), "detail": detail}  # the body (JSON or form)
 
 
 def _allowed_methods(request: Request) -> str:

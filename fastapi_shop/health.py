@@ -11,7 +11,7 @@ from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import EngineDep, SchemaGateDep
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import Health
-from shared.schema import current_revision
+from shared.db.revisions import current_revision
 
 router = APIRouter(tags=["operations"], route_class=ShopRoute)
 
@@ -33,8 +33,8 @@ async def readiness(engine: EngineDep, schema_gate: SchemaGateDep) -> Health:
 
     503 with the reason if not, or if the database does not answer within 2 seconds.
     """
-    # Until the schema first matches, each check reads the Alembic revision (shared.schema); after that, only
-    # SELECT 1. asyncio.timeout cancels the check itself, whatever the database does.
+    # Until the schema first matches, each check reads the Alembic revision (shared.db.revisions); after that,
+    # only SELECT 1. asyncio.timeout cancels the check itself, whatever the database does.
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
             if schema_gate.passed:

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
 from fastapi_shop import auth, docs, health, metrics, orders, outbox, products
-from fastapi_shop.db import create_engine, create_sessionmaker
+from fastapi_shop.db import PoolQueue, create_engine, create_sessionmaker
 from fastapi_shop.errors import EXCEPTION_HANDLERS
 from fastapi_shop.middleware import (
     BodySizeLimitMiddleware,
@@ -27,28 +27,28 @@ from fastapi_shop.middleware import (
     RequestContextMiddleware,
 )
 from fastapi_shop.passwords import PasswordHashing
-from fastapi_shop.pool_queue import PoolQueue
 from fastapi_shop.schemas import ProblemDetails, ValidationProblem
-from shared import http_api, telemetry
 from shared.config import Settings
+from shared.db.revisions import SchemaGate
+from shared.http import api as http_api
 from shared.mailer import LoggingMailer, Mailer
-from shared.schema import SchemaGate
+from shared.observability import logs, tracing
 
 
 def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
     """Build the app. ``mailer`` sends order confirmations (default: :class:`LoggingMailer`)."""
     settings = settings or Settings.from_env()
-    settings.configure_logging()
+    logs.configure(level=settings.log_level, log_format=settings.log_format)
     mailer = mailer or LoggingMailer()
-    tracing = telemetry.tracer_provider("shop-fastapi")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    provider = tracing.tracer_provider("shop-fastapi")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # read by the typed dependencies in fastapi_shop.resources, and only there
         engine = create_engine(settings)
-        if tracing is not None:
-            telemetry.trace_engine(engine.sync_engine, tracing)
-            telemetry.start_export(tracing)
+        if provider is not None:
+            tracing.trace_engine(engine.sync_engine, provider)
+            tracing.start_export(provider)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
         app.state.pool_queue = PoolQueue(settings)
@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
             with contextlib.suppress(asyncio.CancelledError):
                 await relay
             await engine.dispose()
-            if tracing is not None:
-                tracing.shutdown()  # sends the spans still queued
+            if provider is not None:
+                provider.shutdown()  # sends the spans still queued
 
     app = FastAPI(
         title="shop (FastAPI)",
@@ -81,8 +81,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         # the lifespan says (no auto_configure, which would add an exporter of its own); metrics are
         # Prometheus's (/metrics), and logs go to stderr
         telemetry={
-            "tracing": tracing is not None,
-            "tracer_provider": tracing,
+            "tracing": provider is not None,
+            "tracer_provider": provider,
             "metrics": False,
             "logs": False,
             "auto_configure": False,

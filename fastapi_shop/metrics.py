@@ -1,4 +1,5 @@
-"""``GET /metrics``: Prometheus' text format, the same names as the Flask app's (:mod:`shared.metrics`).
+"""``GET /metrics``: Prometheus' text format, the same names as the Flask app's
+(:mod:`shared.observability.metrics`).
 
 Not in the OpenAPI document: it is for Prometheus, not for the API's clients, and the Kubernetes ingress
 does not route it (Prometheus scrapes each pod directly; see ``k8s/``).
@@ -11,7 +12,8 @@ import logging
 from fastapi import APIRouter, Response
 
 from fastapi_shop.resources import EngineDep
-from shared.metrics import MEDIA_TYPE, OutboxBacklog, exposition, outbox_backlog
+from shared.db.statements import outbox_backlog
+from shared.observability.metrics import MEDIA_TYPE, OutboxBacklog, exposition
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("shop.metrics")

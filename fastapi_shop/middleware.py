@@ -16,9 +16,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_shop.errors import ProblemResponse
-from shared import logs, metrics
-from shared.problems import http_problem
-from shared.request_id import HEADER, request_id_from
+from shared.http.problems import http_problem
+from shared.http.request_id import HEADER, request_id_from
+from shared.observability import logs, metrics
 
 
 def route_of(scope: Scope) -> str:
@@ -34,7 +34,8 @@ def route_of(scope: Scope) -> str:
 
 class RequestContextMiddleware:
     """Outermost: gives every response its ``X-Request-ID``, and logs and counts each request once it has
-    been answered (:func:`shared.logs.log_access`, :func:`shared.metrics.observe_request`)."""
+    been answered (:func:`shared.observability.logs.log_access`,
+    :func:`shared.observability.metrics.observe_request`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -143,7 +144,7 @@ class HeadMiddleware:
 class ProblemCORSMiddleware(CORSMiddleware):
     """Starlette's ``CORSMiddleware``, answering a refused preflight with a ``400`` problem document
     instead of its ``text/plain`` "Disallowed CORS origin" (the Flask app refuses the same preflights,
-    with :func:`shared.http_api.preflight_failures`)."""
+    with :func:`shared.http.api.preflight_failures`)."""
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

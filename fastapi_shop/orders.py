@@ -20,9 +20,10 @@ from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import MailerDep, SessionmakerDep
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery
-from shared import idempotency, metrics
-from shared.domain import MAX_DB_ID
-from shared.models import Order
+from shared.db.models import Order
+from shared.domain import idempotency
+from shared.domain.limits import MAX_DB_ID
+from shared.observability import metrics
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=ShopRoute)
 
@@ -75,7 +76,7 @@ async def place_order(
         idempotency_key=idempotency_key,
         render=render_order,
     )
-    headers = {"Location": f"{router.prefix}/{placed.order_id}"}
+    headers = {"Location": str(router.url_path_for("get_order", order_id=placed.order_id))}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
     else:
@@ -88,7 +89,7 @@ async def place_order(
         )
     # response_model documents the body; a Response skips it, because a replay must send the stored bytes
     # exactly, and the first answer sends the same bytes it stored
-    return Response(placed.body, status.HTTP_201_CREATED, headers, media_type="application/json")
+    return Response(placed.response_body, status.HTTP_201_CREATED, headers, media_type="application/json")
 
 
 @router.get("", response_model=Page[OrderOut], responses=problem_responses(400, 401, 414, 422, 503))

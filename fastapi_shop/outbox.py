@@ -19,13 +19,14 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import logins, metrics, statements
-from shared.domain import OrderStatus, can_transition
-from shared.mailer import Mailer, confirmation_email
-from shared.unavailable import describe, unavailable_reason
+from shared.db import login_throttles, statements
+from shared.domain.confirmation import confirmation_email
+from shared.domain.order_status import OrderStatus, can_transition
+from shared.http.unavailable import describe, unavailable_reason
+from shared.mailer import Mailer
+from shared.observability import metrics
 
 log = logging.getLogger("shop.outbox")
 
@@ -41,7 +42,7 @@ async def deliver_order_confirmation(
     Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
     order's message is marked sent without mailing. A mailer error is logged as a warning and counted in
     ``outbox.attempts``; the relay retries later. Each outcome is counted in
-    ``shop_order_confirmations_total`` (:mod:`shared.metrics`).
+    ``shop_order_confirmations_total`` (:mod:`shared.observability.metrics`).
     """
     async with sessionmaker() as session:
         message = await session.scalar(statements.claim_confirmation(order_id))
@@ -61,11 +62,9 @@ async def deliver_order_confirmation(
                 await session.commit()
                 metrics.ORDER_CONFIRMATIONS.labels(result="failed").inc()
                 return False
-            order.status = OrderStatus.CONFIRMED
-            order.confirmed_at = func.now()
+            order.mark_confirmed()
             result = "sent"
-        message.sent_at = func.now()
-        message.attempts += 1
+        message.mark_sent()
         await session.commit()
         metrics.ORDER_CONFIRMATIONS.labels(result=result).inc()
         return True
@@ -100,10 +99,11 @@ async def relay_pending(
 
 async def purge_expired(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
-    login counts that block nothing and were last added to a day ago (:mod:`shared.logins`)."""
+    login counts that block nothing and were last added to a day ago
+    (:mod:`shared.domain.login_throttling`)."""
     async with sessionmaker() as session:
         await session.execute(statements.purge_expired_idempotency_keys())
-        await session.execute(logins.purge_forgotten())
+        await session.execute(login_throttles.purge_forgotten())
         await session.commit()
 
 

@@ -13,8 +13,8 @@ from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.routing import ShopRoute
 from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate
-from shared.domain import MAX_DB_ID
-from shared.models import Product
+from shared.db.models import Product
+from shared.domain.limits import MAX_DB_ID
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"], route_class=ShopRoute)
 

@@ -21,10 +21,9 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fastapi_shop.passwords import PasswordHashing
-from fastapi_shop.pool_queue import PoolQueue
 from shared.config import Settings
+from shared.db.revisions import SchemaGate
 from shared.mailer import Mailer
-from shared.schema import SchemaGate
 
 
 async def get_settings(request: Request) -> Settings:
@@ -51,12 +50,6 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     return sessionmaker
 
 
-async def get_pool_queue(request: Request) -> PoolQueue:
-    """The order in which this process's requests take pooled connections (:class:`PoolQueue`)."""
-    pool_queue: PoolQueue = request.app.state.pool_queue
-    return pool_queue
-
-
 async def get_schema_gate(request: Request) -> SchemaGate:
     """Whether this process already saw the database with its schema (``/readyz``)."""
     gate: SchemaGate = request.app.state.schema_gate
@@ -73,6 +66,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
-PoolQueueDep = Annotated[PoolQueue, Depends(get_pool_queue)]
 SchemaGateDep = Annotated[SchemaGate, Depends(get_schema_gate)]
 PasswordHashingDep = Annotated[PasswordHashing, Depends(get_password_hashing)]

@@ -1,4 +1,5 @@
-"""The route class every router uses: bodies and query strings read by the API's rules (:mod:`shared.inputs`).
+"""The route class every router uses: bodies and query strings read by the API's rules
+(:mod:`shared.http.inputs`).
 
 FastAPI reads a JSON body with ``await request.json()``, which is :func:`json.loads`: it accepts a byte order
 mark, UTF-16, ``NaN``, duplicate member names and unpaired surrogates, and lets a too-long integer or deep
@@ -26,9 +27,9 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 
 from fastapi_shop.content_types import media_type
-from shared.domain import MAX_DB_ID
-from shared.http_api import FORM_MEDIA_TYPE
-from shared.inputs import parse_json_body, urlencoded_fault
+from shared.domain.limits import MAX_DB_ID
+from shared.http.api import FORM_MEDIA_TYPE
+from shared.http.inputs import parse_json_body, urlencoded_fault
 
 
 class IdConvertor(Convertor[int]):
@@ -50,8 +51,8 @@ register_url_convertor("id", IdConvertor())
 
 
 class ShopRequest(Request):
-    """A request whose :meth:`json` is :func:`shared.inputs.parse_json_body` and whose :meth:`form` refuses
-    a form body that is not UTF-8 or names a field twice."""
+    """A request whose :meth:`json` is :func:`shared.http.inputs.parse_json_body` and whose :meth:`form`
+    refuses a form body that is not UTF-8 or names a field twice."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):

@@ -19,26 +19,30 @@ from pydantic import (
     field_validator,
 )
 
-from shared import domain, emails, inputs
+from shared.domain import emails, limits
+from shared.domain.order_status import OrderStatus
+from shared.domain.pricing import check_each_product_once
+from shared.http import api as http_api
+from shared.http import inputs
 
-UtcTimestamp = Annotated[datetime, PlainSerializer(domain.format_timestamp, return_type=str)]
-# text the database stores or searches: no NUL (shared.inputs)
+UtcTimestamp = Annotated[datetime, PlainSerializer(http_api.format_timestamp, return_type=str)]
+# text the database stores or searches: no NUL (shared.http.inputs)
 Text = Annotated[str, AfterValidator(inputs.check_text)]
-# an address email-validator accepts (shared.emails), in its normalized form; not Pydantic's EmailStr, which
-# also takes "Name <address>" and applies its own rules
+# an address email-validator accepts (shared.domain.emails), in its normalized form; not Pydantic's EmailStr,
+# which also takes "Name <address>" and applies its own rules
 Email = Annotated[
     Text,
     AfterValidator(emails.normalize),
     Field(max_length=emails.MAX_LENGTH, json_schema_extra={"format": "email"}),
 ]
 Password = Annotated[
-    Text, Field(min_length=domain.PASSWORD_MIN_LENGTH, max_length=domain.PASSWORD_MAX_LENGTH)
+    Text, Field(min_length=limits.PASSWORD_MIN_LENGTH, max_length=limits.PASSWORD_MAX_LENGTH)
 ]
-Name = Annotated[Text, Field(min_length=1, max_length=domain.NAME_MAX_LENGTH)]
-Description = Annotated[Text, Field(max_length=domain.DESCRIPTION_MAX_LENGTH)]
-PriceCents = Annotated[int, Field(ge=0, le=domain.MAX_PRICE_CENTS, description="US cents")]
-Stock = Annotated[int, Field(ge=0, le=domain.MAX_STOCK)]
-Id = Annotated[int, Field(ge=1, le=domain.MAX_DB_ID)]
+Name = Annotated[Text, Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)]
+Description = Annotated[Text, Field(max_length=limits.DESCRIPTION_MAX_LENGTH)]
+PriceCents = Annotated[int, Field(ge=0, le=limits.MAX_PRICE_CENTS, description="US cents")]
+Stock = Annotated[int, Field(ge=0, le=limits.MAX_STOCK)]
+Id = Annotated[int, Field(ge=1, le=limits.MAX_DB_ID)]
 
 
 def _ascii_digits(value: object) -> object:
@@ -96,7 +100,7 @@ class TokenOut(BaseModel):
 
 
 class ProductCreate(RequestModel):
-    sku: Annotated[str, Field(pattern=domain.SKU_PATTERN)]
+    sku: Annotated[str, Field(pattern=limits.SKU_PATTERN)]
     name: Name
     description: Description = ""
     price_cents: PriceCents
@@ -144,20 +148,16 @@ class ProductOut(ResponseModel):
 
 class OrderLineIn(RequestModel):
     product_id: Id
-    quantity: Annotated[int, Field(ge=1, le=domain.MAX_LINE_QUANTITY)]
+    quantity: Annotated[int, Field(ge=1, le=limits.MAX_LINE_QUANTITY)]
 
 
 class OrderCreate(RequestModel):
-    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=domain.MAX_ORDER_LINES)]
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=limits.MAX_ORDER_LINES)]
 
     @field_validator("items")
     @classmethod
     def _each_product_once(cls, items: list[OrderLineIn]) -> list[OrderLineIn]:
-        seen: set[int] = set()
-        for line in items:
-            if line.product_id in seen:
-                raise ValueError(f"product {line.product_id} appears more than once")
-            seen.add(line.product_id)
+        check_each_product_once(line.product_id for line in items)
         return items
 
 
@@ -172,7 +172,7 @@ class OrderItemOut(ResponseModel):
 
 class OrderOut(ResponseModel):
     id: int
-    status: domain.OrderStatus
+    status: OrderStatus
     items: list[OrderItemOut]
     total_cents: int
     currency: str
@@ -186,8 +186,8 @@ class OrderOut(ResponseModel):
 class PageQuery(BaseModel):
     """``?limit&offset`` of a list endpoint; a route takes it as ``Annotated[PageQuery, Query()]``."""
 
-    limit: Annotated[int, UrlInteger, Field(ge=1, le=domain.PAGE_LIMIT_MAX)] = domain.PAGE_LIMIT_DEFAULT
-    offset: Annotated[int, UrlInteger, Field(ge=0, le=domain.MAX_DB_ID)] = 0
+    limit: Annotated[int, UrlInteger, Field(ge=1, le=limits.PAGE_LIMIT_MAX)] = limits.PAGE_LIMIT_DEFAULT
+    offset: Annotated[int, UrlInteger, Field(ge=0, le=limits.MAX_DB_ID)] = 0
 
 
 class ProductQuery(PageQuery):

@@ -4,7 +4,7 @@
 suite start it so). uvicorn answers a request it cannot parse itself, before the app runs, with a
 ``text/plain`` 400, and sets no limit on the request line or the header fields. This protocol sends
 ``application/problem+json`` instead and refuses what gunicorn refuses for the Flask app
-(:mod:`shared.http_api`): a request line over 4094 bytes is a 414, more than 100 header fields or one over
+(:mod:`shared.http.api`): a request line over 4094 bytes is a 414, more than 100 header fields or one over
 8190 bytes a 431. Each such answer closes the connection, as uvicorn's own does: the parser cannot tell where
 the next request would start.
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as UvicornHttpToolsProtocol
 
-from shared.http_api import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
-from shared.problems import raw_problem_response
+from shared.http.api import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
+from shared.http.problems import raw_problem_response
 
 
 class RequestRefused(Exception):
@@ -25,7 +25,7 @@ class RequestRefused(Exception):
 
 
 class HttpToolsProtocol(UvicornHttpToolsProtocol):
-    """uvicorn's httptools protocol; the limits of :mod:`shared.http_api`, problem documents for errors."""
+    """uvicorn's httptools protocol; the limits of :mod:`shared.http.api`, problem documents for errors."""
 
     _refusal: tuple[int, str] | None = None  # (status, detail) of the limit a request broke
 

@@ -15,17 +15,18 @@ from flask import Flask
 from flask_shop import auth, db, errors, health, metrics, middleware, orders, passwords, products, routing
 from flask_shop.content_types import JSONProvider
 from flask_shop.extensions import api, confirmations, cors
-from shared import http_api, telemetry
 from shared.config import Settings
+from shared.http import api as http_api
 from shared.mailer import LoggingMailer
+from shared.observability import logs, redaction, tracing
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides keys, e.g. ``SHOP_SETTINGS`` (a :class:`Settings`, default: from
     the environment) or ``MAILER`` (sends order confirmations, default: :class:`LoggingMailer`)."""
-    # the static folder holds Swagger UI and ReDoc, so that /docs and /redoc need no CDN (shared/static)
+    # the static folder holds Swagger UI and ReDoc, so that /docs and /redoc need no CDN (shared/http/static)
     app = Flask(__name__, static_folder=http_api.STATIC_DIR, static_url_path=http_api.STATIC_URL_PATH)
-    app.json = JSONProvider(app)  # request.get_json() parses I-JSON only (shared.inputs)
+    app.json = JSONProvider(app)  # request.get_json() parses I-JSON only (shared.http.inputs)
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=http_api.MAX_BODY_BYTES,
         MAILER=LoggingMailer(),
@@ -44,24 +45,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if "SHOP_SETTINGS" not in app.config:
         app.config["SHOP_SETTINGS"] = Settings.from_env()
     settings: Settings = app.config["SHOP_SETTINGS"]
-    settings.configure_logging()
-    tracing = telemetry.tracer_provider("shop-flask")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    logs.configure(level=settings.log_level, log_format=settings.log_format)
+    provider = tracing.tracer_provider("shop-flask")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     routing.init_app(app)  # before the blueprints add their rules
     db.init_app(app)
-    if tracing is not None:  # the otel extra, imported only now; gunicorn.conf.py starts the export
+    if provider is not None:  # the otel extra, imported only now; gunicorn.conf.py starts the export
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
         from opentelemetry.instrumentation.threading import ThreadingInstrumentor
 
         FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
             app,
-            tracer_provider=tracing,
+            tracer_provider=provider,
             # it records the query string again after the span started: redact it once the answer is known
-            response_hook=lambda span, status, headers: telemetry.redact_span_queries(span),
+            response_hook=lambda span, status, headers: redaction.redact_span_queries(span),
         )
         ThreadingInstrumentor().instrument()  # the request's trace goes on into the confirmations' pool
-        telemetry.trace_engine(app.extensions["shop.engine"], tracing)
-        app.extensions["shop.tracing"] = tracing
+        tracing.trace_engine(app.extensions["shop.engine"], provider)
+        app.extensions["shop.tracing"] = provider
     health.init_app(app)
     passwords.init_app(app)
     auth.init_app(app)

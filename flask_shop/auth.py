@@ -1,8 +1,8 @@
 """Accounts: register, OAuth2 password-grant tokens, logout, ``/users/me``, and flask-login's wiring.
 
 flask-login's ``request_loader`` reads ``Authorization: Bearer <token>`` on every request and checks it
-against ``auth_tokens`` (see :mod:`shared.security`), the same table the FastAPI app reads, so a token from
-either app works on both. Nothing is kept in Flask's session and no cookie is ever set.
+against ``auth_tokens`` (see :mod:`shared.domain.security`), the same table the FastAPI app reads, so a token
+from either app works on both. Nothing is kept in Flask's session and no cookie is ever set.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from flask_shop.extensions import login_manager
 from flask_shop.passwords import get_password_hashing
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from flask_shop.smorest import BEARER_SCHEME, Blueprint
-from shared.logins import LoginLimits
-from shared.models import AuthToken, User
-from shared.security import bearer_token
+from shared.db.models import AuthToken, User
+from shared.http.authorization import bearer_token
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts")
 
@@ -125,7 +124,7 @@ def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
     ``login-throttled`` with ``Retry-After`` after repeated failures.
     """
-    # the throttle's rules: shared/logins.py
+    # the throttle's rules: shared/domain/login_throttling.py
     settings = current_app.config["SHOP_SETTINGS"]
     ttl = settings.token_ttl_seconds
     access_token = services.issue_token(
@@ -135,7 +134,7 @@ def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         password=form["password"],
         # from X-Forwarded-For when the peer is a trusted proxy (FORWARDED_ALLOW_IPS, middleware.py)
         client_address=request.remote_addr or "unknown",
-        limits=LoginLimits.from_settings(settings),
+        limits=settings.login_limits(),
         ttl_seconds=ttl,
     )
     if access_token is None:

@@ -3,8 +3,8 @@
 ``@require_json`` (or ``@require_form``) sits right under the route, above the auth decorator, so a body of
 the wrong media type is ``415`` and one that does not parse is ``400`` before the token is checked: the
 order in which the FastAPI app answers, where FastAPI reads the body before it resolves any dependency.
-Bodies are read by the API's rules (:mod:`shared.inputs`): JSON through :class:`JSONProvider`, Flask's hook
-for the JSON library it uses, so ``request.get_json()`` (and webargs, through it) parses I-JSON only.
+Bodies are read by the API's rules (:mod:`shared.http.inputs`): JSON through :class:`JSONProvider`, Flask's
+hook for the JSON library it uses, so ``request.get_json()`` (and webargs, through it) parses I-JSON only.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any, TypeVar
 from flask import abort, request
 from flask.json.provider import DefaultJSONProvider
 
-from shared.http_api import FORM_MEDIA_TYPE
-from shared.inputs import parse_json_body, urlencoded_fault
+from shared.http.api import FORM_MEDIA_TYPE
+from shared.http.inputs import parse_json_body, urlencoded_fault
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider, loading with :func:`shared.inputs.parse_json_body` (failing: Flask's 400)."""
+    """Flask's JSON provider, loading with :func:`shared.http.inputs.parse_json_body` (failing: Flask's
+    400)."""
 
     sort_keys = False  # members in schema order, as FastAPI sends them
 
@@ -47,7 +48,7 @@ def require_json(view: F) -> F:
 
 def require_form(view: F) -> F:
     """415 unless the body is ``application/x-www-form-urlencoded`` (OAuth2, RFC 6749 §4.3.2); 400 unless it
-    is UTF-8 and names each field once (:func:`shared.inputs.urlencoded_fault`; Werkzeug would drop the
+    is UTF-8 and names each field once (:func:`shared.http.inputs.urlencoded_fault`; Werkzeug would drop the
     whole form, keep ``%FF`` as text, take the first of two values)."""
 
     @wraps(view)

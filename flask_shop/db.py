@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
-from shared.unavailable import describe, unavailable_reason
+from shared.http.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.db")
 
@@ -51,9 +51,9 @@ def create_engine(settings: Settings) -> Engine:
     A request waits at most ``SHOP_DB_POOL_TIMEOUT_SECONDS`` for a connection, and a connection sets
     PostgreSQL's statement, lock and idle-in-transaction timeouts as it starts (libpq's ``options``).
     :class:`DeadlineConnection` bounds each wait for the server, for a server that cannot enforce its
-    timeout (frozen, unreachable). Each of these fails the request with a 503 (:mod:`shared.unavailable`).
-    ``pool_pre_ping`` replaces a connection the server dropped (a restart) at checkout, so a request after a
-    restart does not fail on a stale connection.
+    timeout (frozen, unreachable). Each of these fails the request with a 503
+    (:mod:`shared.http.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart)
+    at checkout, so a request after a restart does not fail on a stale connection.
 
     Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another
     server connection, where a named prepared statement is missing or its name taken (psycopg's docs,
@@ -67,13 +67,8 @@ def create_engine(settings: Settings) -> Engine:
         connect_args["prepare_threshold"] = None
     engine = sa_create_engine(
         settings.url_for_driver("psycopg"),
-        pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow,
-        pool_timeout=settings.pool_timeout_seconds,
-        pool_pre_ping=True,
         connect_args=connect_args,
-        # a failed statement's error text (and so the log) leaves out its parameters: emails, hashes
-        hide_parameters=True,
+        **settings.engine_options(),
     )
     deadline = settings.answer_deadline_seconds()
 

@@ -1,10 +1,10 @@
 """Every error as an RFC 9457 problem document: the one place that maps exceptions to HTTP.
 
-Flask's defaults are HTML pages. These handlers cover domain exceptions (via :mod:`shared.problems`), every
-Werkzeug HTTP error (404 for unknown routes, 405 with ``Allow``, 400 malformed JSON, 413, 415, 401, 403),
-webargs validation errors (422, marshmallow messages flattened into JSON Pointers), a database or resource
-that is unavailable right now (503 with ``Retry-After``, see :mod:`shared.unavailable`) and anything
-unhandled (500, logged, no trace to the client).
+Flask's defaults are HTML pages. These handlers cover domain exceptions (via :mod:`shared.http.problems`),
+every Werkzeug HTTP error (404 for unknown routes, 405 with ``Allow``, 400 malformed JSON, 413, 415, 401,
+403), webargs validation errors (422, marshmallow messages flattened into JSON Pointers), a database or
+resource that is unavailable right now (503 with ``Retry-After``, see :mod:`shared.http.unavailable`) and
+anything unhandled (500, logged, no trace to the client).
 """
 
 from __future__ import annotations
@@ -17,17 +17,16 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from shared.domain import DomainError
-from shared.problems import (
+from shared.domain.exceptions import DomainError
+from shared.http.problems import (
     MEDIA_TYPE,
     Problem,
-    domain_headers,
     domain_problem,
     http_problem,
-    unavailable_problem,
+    json_pointer,
     validation_problem,
 )
-from shared.unavailable import RETRY_AFTER_SECONDS, ServiceUnavailable, describe, unavailable_reason
+from shared.http.unavailable import ServiceUnavailable, unavailable_problem_for
 
 log = logging.getLogger("shop.errors")
 
@@ -39,12 +38,12 @@ def problem_response(problem: Problem, headers: Mapping[str, str] | None = None)
     response = jsonify(problem.to_dict())
     response.status_code = problem.status
     response.mimetype = MEDIA_TYPE
-    response.headers.update(headers or {})
+    response.headers.update({**problem.headers, **(headers or {})})
     return response
 
 
 def handle_domain_error(exc: DomainError) -> Response:
-    return problem_response(domain_problem(exc), domain_headers(exc))
+    return problem_response(domain_problem(exc))
 
 
 def handle_http_exception(exc: HTTPException) -> Response:
@@ -64,11 +63,10 @@ def handle_http_exception(exc: HTTPException) -> Response:
 def handle_unavailable(exc: Exception) -> Response:
     """503 with ``Retry-After`` for a database or resource that is unavailable right now, logged as one
     warning line; any other database error is a 500 (:func:`handle_unexpected`)."""
-    reason = unavailable_reason(exc)
-    if reason is None:
+    problem = unavailable_problem_for(exc, method=request.method, path=request.path)
+    if problem is None:
         return handle_unexpected(exc)
-    log.warning("503 on %s %s: %s (%s)", request.method, request.path, reason, describe(exc))
-    return problem_response(unavailable_problem(reason), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return problem_response(problem)
 
 
 def handle_unexpected(exc: Exception) -> Response:
@@ -92,9 +90,9 @@ def _invalid_members(messages: Mapping[str, Any]) -> list[dict[str, str]]:
         kind = _LOCATIONS.get(location, "pointer")
         for path, detail in _leaves(tree, ()):
             if kind == "pointer":
-                # "_schema" is marshmallow's name for the whole object; RFC 6901 escapes "~" and "/"
-                tokens = [str(p).replace("~", "~0").replace("/", "~1") for p in path if p != "_schema"]
-                members.append({"pointer": "".join("/" + t for t in tokens), "detail": detail})
+                # "_schema" is marshmallow's name for the whole object
+                pointer = json_pointer(p for p in path if p != "_schema")
+                members.append({"pointer": pointer, "detail": detail})
             else:
                 members.append({kind: str(path[0]), "detail": detail})
     return members

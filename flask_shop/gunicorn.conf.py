@@ -8,8 +8,14 @@ Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each
 - ``SHOP_DB_POOL_SIZE`` defaults to the thread count: one pooled connection per request thread.
 
 Requests gunicorn refuses itself, before the app runs (a malformed request line, one over the limits of
-:mod:`shared.http_api`), are answered with problem documents, like everything the app says; see
+:mod:`shared.http.api`), are answered with problem documents, like everything the app says; see
 ``ProblemThreadWorker`` below.
+
+The first section is parity plumbing (the README's table): it exists so that both apps answer alike on the
+wire, and a deployment behind a proxy that refuses such requests itself would not need it. It stays in
+this file rather than in an importable ``flask_shop/server.py`` beside FastAPI's: gunicorn's master loads
+the worker class, and a class from the ``flask_shop`` package would import the whole app into the master,
+whose forked workers would then serve stale code under ``--reload`` (the compose development loop).
 """
 
 import os
@@ -24,9 +30,11 @@ from gunicorn.http.message import Request
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
-from shared.http_api import MAX_BODY_BYTES, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
-from shared.logs import json_config
-from shared.problems import raw_problem_response
+from shared.http.api import MAX_BODY_BYTES, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
+from shared.http.problems import raw_problem_response
+from shared.observability.logs import json_config
+
+# --- parity plumbing: problem documents for what gunicorn refuses, and bodies over the limit --------------
 
 
 def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
@@ -42,6 +50,19 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn.worke
         util.write_error = _write_problem
         super().init_process()
 
+
+def pre_request(worker: Worker, req: Request) -> None:
+    """A body over the app's limit gets a 413 without being read: so do not invite it with
+    ``100 Continue`` (which gunicorn sends before the app runs), and close the connection after the 413, as
+    its response says (RFC 9110 §10.1.1). Else gunicorn would read at most 64 KiB of it, then close a
+    connection its response called ``keep-alive``. (An app's own ``Connection`` header is dropped.)"""
+    declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
+    if declared is not None and int(declared) > MAX_BODY_BYTES:  # gunicorn has checked it is digits
+        req._expected_100_continue = False  # gunicorn's own flag: it has no public way to decline
+        req.force_close()
+
+
+# --- the settings ----------------------------------------------------------------------------------------
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = ProblemThreadWorker  # the class itself: its module is this file, which is not importable
@@ -61,46 +82,35 @@ limit_request_line = MAX_REQUEST_LINE_BYTES  # gunicorn's defaults, stated: uvic
 limit_request_fields = MAX_HEADER_FIELDS
 limit_request_field_size = MAX_HEADER_FIELD_BYTES
 
-# The app logs one access line per request itself, as the FastAPI app does (shared/logs.py), so gunicorn's
-# access log stays off. LOG_FORMAT=json: gunicorn's own lines too, from the master's first.
+# The app logs one access line per request itself, as the FastAPI app does (shared/observability/logs.py), so
+# gunicorn's access log stays off. LOG_FORMAT=json: gunicorn's own lines too, from the master's first.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
     logconfig_dict = json_config(loglevel.upper())
 
-# /metrics adds up every worker's counts (prometheus-client's multiprocess mode, shared/metrics.py): each
-# worker writes them to files in PROMETHEUS_MULTIPROC_DIR, inherited from the master. Unless the environment
-# names one, each server run gets a fresh, empty directory of its own, removed when the master exits
-# (on_exit, below).
+# /metrics adds up every worker's counts (prometheus-client's multiprocess mode,
+# shared/observability/metrics.py): each worker writes them to files in PROMETHEUS_MULTIPROC_DIR, inherited
+# from the master. Unless the environment names one, each server run gets a fresh, empty directory of its own,
+# removed when the master exits (on_exit, below).
 _own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shop-metrics-")
 
 
-# The outbox relay, and the export of traces when they are on (shared/telemetry.py), run in each worker,
-# where the server runs (see flask_shop/outbox.py): started once the worker has loaded the app, stopped when
-# the worker exits. The app's modules are imported in the worker only, so that the master holds none of them
-# (preload_app = False; --reload forks fresh code).
-def pre_request(worker: Worker, req: Request) -> None:
-    """A body over the app's limit gets a 413 without being read: so do not invite it with
-    ``100 Continue`` (which gunicorn sends before the app runs), and close the connection after the 413, as
-    its response says (RFC 9110 §10.1.1). Else gunicorn would read at most 64 KiB of it, then close a
-    connection its response called ``keep-alive``. (An app's own ``Connection`` header is dropped.)"""
-    declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
-    if declared is not None and int(declared) > MAX_BODY_BYTES:  # gunicorn has checked it is digits
-        req._expected_100_continue = False  # gunicorn's own flag: it has no public way to decline
-        req.force_close()
-
-
+# The outbox relay, and the export of traces when they are on (shared/observability/tracing.py), run in each
+# worker, where the server runs (see flask_shop/outbox.py): started once the worker has loaded the app,
+# stopped when the worker exits. The app's modules are imported in the worker only, so that the master holds
+# none of them (preload_app = False; --reload forks fresh code).
 def post_worker_init(worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
         from flask_shop.extensions import confirmations
-        from shared import telemetry
+        from shared.observability import tracing
 
         confirmations.start_relay(app)
-        if (tracing := app.extensions.get("shop.tracing")) is not None:
-            telemetry.start_export(tracing)
+        if (provider := app.extensions.get("shop.tracing")) is not None:
+            tracing.start_export(provider)
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
@@ -108,8 +118,8 @@ def worker_exit(server: Arbiter, worker: Worker) -> None:
         from flask_shop.extensions import confirmations
 
         confirmations.shutdown(app)
-        if (tracing := app.extensions.get("shop.tracing")) is not None:
-            tracing.shutdown()  # sends the spans still queued, the confirmations' among them
+        if (provider := app.extensions.get("shop.tracing")) is not None:
+            provider.shutdown()  # sends the spans still queued, the confirmations' among them
 
 
 def on_exit(server: Arbiter) -> None:

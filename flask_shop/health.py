@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from flask_shop.schemas import HealthSchema
 from flask_shop.smorest import Blueprint
-from shared.schema import SchemaGate, current_revision
+from shared.db.revisions import SchemaGate, current_revision
 
 blp = Blueprint("operations", __name__, description="Operations")
 
@@ -81,7 +81,7 @@ def readiness() -> dict[str, str]:
 
     503 with the reason if not, or if the database does not answer within 2 seconds.
     """
-    # the rules are ReadinessCheck's, above (and shared.schema's)
+    # the rules are ReadinessCheck's, above (and shared.db.revisions's)
     check: ReadinessCheck = current_app.extensions["shop.readiness"]
     if reason := check.unready_reason():
         abort(503, reason)

@@ -1,4 +1,5 @@
-"""``GET /metrics``: Prometheus' text format, the same names as the FastAPI app's (:mod:`shared.metrics`).
+"""``GET /metrics``: Prometheus' text format, the same names as the FastAPI app's
+(:mod:`shared.observability.metrics`).
 
 A plain Flask blueprint, not flask-smorest's: it is for Prometheus, not for the API's clients, so it stays
 out of the OpenAPI document, and the Kubernetes ingress does not route it (Prometheus scrapes each pod
@@ -11,7 +12,8 @@ import logging
 
 from flask import Blueprint, Response, current_app
 
-from shared.metrics import MEDIA_TYPE, OutboxBacklog, exposition, outbox_backlog
+from shared.db.statements import outbox_backlog
+from shared.observability.metrics import MEDIA_TYPE, OutboxBacklog, exposition
 
 bp = Blueprint("metrics", __name__)
 log = logging.getLogger("shop.metrics")

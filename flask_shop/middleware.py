@@ -17,10 +17,11 @@ from flask import Flask, Response, abort, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_shop.routing import is_preflight
-from shared import http_api, logs, metrics
 from shared.config import ConfigError
-from shared.inputs import urlencoded_fault
-from shared.request_id import HEADER, request_id_from
+from shared.http import api as http_api
+from shared.http.inputs import urlencoded_fault
+from shared.http.request_id import HEADER, request_id_from
+from shared.observability import logs, metrics
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -33,7 +34,7 @@ class TrustedProxyFix:
 
     Werkzeug's ``ProxyFix`` (``x_for=1``) takes the header's last entry, the one the proxy appended; from any
     other peer the header is ignored, so a client cannot choose the address its failed logins count
-    against (:mod:`shared.logins`). ``ProxyFix`` alone would trust every peer.
+    against (:mod:`shared.domain.login_throttling`). ``ProxyFix`` alone would trust every peer.
     """
 
     def __init__(self, app: WSGIApplication, trusted: Collection[str]) -> None:
@@ -72,16 +73,16 @@ def add_request_id(response: Response) -> Response:
 
 
 def route_of() -> str:
-    """The route template the request matched (:func:`shared.metrics.route_template`); ``unmatched`` when
-    none did."""
+    """The route template the request matched (:func:`shared.observability.metrics.route_template`);
+    ``unmatched`` when none did."""
     if request.url_rule is None:
         return metrics.UNMATCHED_ROUTE
     return metrics.route_template(request.url_rule.rule)
 
 
 def log_and_count(response: Response) -> Response:
-    """Log the request's access line and count it (:func:`shared.logs.log_access`,
-    :func:`shared.metrics.observe_request`), once its response is ready."""
+    """Log the request's access line and count it (:func:`shared.observability.logs.log_access`,
+    :func:`shared.observability.metrics.observe_request`), once its response is ready."""
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = route_of()
     metrics.observe_request(method=request.method, route=route, status=response.status_code, seconds=seconds)

@@ -31,13 +31,14 @@ from datetime import timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import func
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import logins, metrics, statements
-from shared.domain import OrderStatus, can_transition
-from shared.mailer import Mailer, confirmation_email
-from shared.unavailable import describe, unavailable_reason
+from shared.db import login_throttles, statements
+from shared.domain.confirmation import confirmation_email
+from shared.domain.order_status import OrderStatus, can_transition
+from shared.http.unavailable import describe, unavailable_reason
+from shared.mailer import Mailer
+from shared.observability import metrics
 
 log = logging.getLogger("shop.outbox")
 
@@ -52,7 +53,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
     Returns False if there was nothing to do (already sent, or another process holds the row). A cancelled
     order's message is marked sent without mailing. A mailer error is logged as a warning and counted in
     ``outbox.attempts``; the relay retries later. Each outcome is counted in
-    ``shop_order_confirmations_total`` (:mod:`shared.metrics`).
+    ``shop_order_confirmations_total`` (:mod:`shared.observability.metrics`).
     """
     with sessionmaker() as session:
         message = session.scalar(statements.claim_confirmation(order_id))
@@ -71,11 +72,9 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
                 session.commit()
                 metrics.ORDER_CONFIRMATIONS.labels(result="failed").inc()
                 return False
-            order.status = OrderStatus.CONFIRMED
-            order.confirmed_at = func.now()
+            order.mark_confirmed()
             result = "sent"
-        message.sent_at = func.now()
-        message.attempts += 1
+        message.mark_sent()
         session.commit()
         metrics.ORDER_CONFIRMATIONS.labels(result=result).inc()
         return True
@@ -103,10 +102,11 @@ def relay_pending(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_
 
 def purge_expired(*, sessionmaker: sessionmaker[Session]) -> None:
     """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
-    login counts that block nothing and were last added to a day ago (:mod:`shared.logins`)."""
+    login counts that block nothing and were last added to a day ago
+    (:mod:`shared.domain.login_throttling`)."""
     with sessionmaker() as session:
         session.execute(statements.purge_expired_idempotency_keys())
-        session.execute(logins.purge_forgotten())
+        session.execute(login_throttles.purge_forgotten())
         session.commit()
 
 

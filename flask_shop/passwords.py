@@ -1,7 +1,7 @@
 """Password hashing with a bound: at most ``SHOP_PASSWORD_HASH_CONCURRENCY`` argon2 computations at once in
 this process.
 
-An argon2id hash or check (:mod:`shared.security`) takes about 0.3 s of CPU and 64 MiB of memory: the
+An argon2id hash or check (:mod:`shared.domain.security`) takes about 0.3 s of CPU and 64 MiB of memory: the
 costliest thing a client can ask for, and anyone can ask for it (register, log in). Unbounded, a burst of
 logins would grow each process by 64 MiB per login and starve every other request of CPU. Here a request
 waits at most ``HASH_QUEUE_SECONDS`` for a free slot, then gets a 503 (:class:`ServiceUnavailable`). The
@@ -17,8 +17,8 @@ from typing import TypeVar
 
 from flask import Flask, current_app
 
-from shared.security import HASH_QUEUE_SECONDS, HASHING_BUSY, hash_password, verify_password
-from shared.unavailable import ServiceUnavailable
+from shared.domain.security import HASH_QUEUE_SECONDS, HASHING_BUSY, hash_password, verify_password
+from shared.http.unavailable import ServiceUnavailable
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from flask_shop.schemas import (
     ProductUpdateSchema,
 )
 from flask_shop.smorest import Blueprint
-from shared.models import Product
+from shared.db.models import Product
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/products", description="Catalog")
 

@@ -13,7 +13,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
-from shared.domain import MAX_DB_ID
+from shared.domain.limits import MAX_DB_ID
 
 
 class IdConverter(BaseConverter):

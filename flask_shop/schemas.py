@@ -13,21 +13,24 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared import domain, emails, idempotency, inputs
+from shared.domain import emails, idempotency, limits
+from shared.domain.pricing import check_each_product_once
+from shared.http import api as http_api
+from shared.http import inputs
 
 
 class UtcTimestamp(fields.Field[datetime]):
-    """A timezone-aware datetime rendered by :func:`shared.domain.format_timestamp` (``...123456Z``)."""
+    """A timezone-aware datetime rendered by :func:`shared.http.api.format_timestamp` (``...123456Z``)."""
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else domain.format_timestamp(value)
+        return None if value is None else http_api.format_timestamp(value)
 
     def _jsonschema_type_mapping(self) -> dict[str, str]:  # read by apispec
         return {"type": "string", "format": "date-time"}
 
 
 class Text(fields.String):
-    """Text the database stores or searches: no NUL (:mod:`shared.inputs`)."""
+    """Text the database stores or searches: no NUL (:mod:`shared.http.inputs`)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text: str = super()._deserialize(value, attr, data, **kwargs)
@@ -38,7 +41,7 @@ class Text(fields.String):
 
 
 class Email(Text):
-    """An address email-validator accepts (:mod:`shared.emails`), loaded in its normalized form; not
+    """An address email-validator accepts (:mod:`shared.domain.emails`), loaded in its normalized form; not
     marshmallow's ``fields.Email``, whose own pattern would make the two apps disagree."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -71,7 +74,7 @@ def _strict_int(*, minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
 
 
 def _name(**kwargs: Any) -> Text:
-    return Text(validate=validate.Length(min=1, max=domain.NAME_MAX_LENGTH), **kwargs)
+    return Text(validate=validate.Length(min=1, max=limits.NAME_MAX_LENGTH), **kwargs)
 
 
 # --- accounts ---------------------------------------------------------------------------------------------
@@ -81,7 +84,7 @@ class UserCreateSchema(ma.Schema):
     email = Email(required=True)
     password = Text(
         required=True,
-        validate=validate.Length(min=domain.PASSWORD_MIN_LENGTH, max=domain.PASSWORD_MAX_LENGTH),
+        validate=validate.Length(min=limits.PASSWORD_MIN_LENGTH, max=limits.PASSWORD_MAX_LENGTH),
         load_only=True,
     )
     full_name = _name(required=True)
@@ -123,20 +126,20 @@ class TokenSchema(ma.Schema):
 
 
 class ProductCreateSchema(ma.Schema):
-    sku = fields.String(required=True, validate=validate.Regexp(domain.SKU_PATTERN))
+    sku = fields.String(required=True, validate=validate.Regexp(limits.SKU_PATTERN))
     name = _name(required=True)
-    description = Text(load_default="", validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
-    price_cents = _strict_int(minimum=0, maximum=domain.MAX_PRICE_CENTS, required=True)
-    stock = _strict_int(minimum=0, maximum=domain.MAX_STOCK, required=True)
+    description = Text(load_default="", validate=validate.Length(max=limits.DESCRIPTION_MAX_LENGTH))
+    price_cents = _strict_int(minimum=0, maximum=limits.MAX_PRICE_CENTS, required=True)
+    stock = _strict_int(minimum=0, maximum=limits.MAX_STOCK, required=True)
 
 
 class ProductUpdateSchema(ma.Schema):
     """Partial update: members left out stay as they are; ``null`` is not a value (``allow_none`` is off)."""
 
     name = _name()
-    description = Text(validate=validate.Length(max=domain.DESCRIPTION_MAX_LENGTH))
-    price_cents = _strict_int(minimum=0, maximum=domain.MAX_PRICE_CENTS)
-    stock = _strict_int(minimum=0, maximum=domain.MAX_STOCK)
+    description = Text(validate=validate.Length(max=limits.DESCRIPTION_MAX_LENGTH))
+    price_cents = _strict_int(minimum=0, maximum=limits.MAX_PRICE_CENTS)
+    stock = _strict_int(minimum=0, maximum=limits.MAX_STOCK)
 
 
 class ProductSchema(ma.Schema):
@@ -154,9 +157,9 @@ class PageQuerySchema(ma.Schema):
     """``?limit&offset`` of a list endpoint."""
 
     limit = UrlInteger(
-        load_default=domain.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, domain.PAGE_LIMIT_MAX)
+        load_default=limits.PAGE_LIMIT_DEFAULT, validate=validate.Range(1, limits.PAGE_LIMIT_MAX)
     )
-    offset = UrlInteger(load_default=0, validate=validate.Range(0, domain.MAX_DB_ID))
+    offset = UrlInteger(load_default=0, validate=validate.Range(0, limits.MAX_DB_ID))
 
 
 class ProductQuerySchema(PageQuerySchema):
@@ -167,15 +170,15 @@ class ProductQuerySchema(PageQuerySchema):
 
 
 class OrderLineSchema(ma.Schema):
-    product_id = _strict_int(minimum=1, maximum=domain.MAX_DB_ID, required=True)
-    quantity = _strict_int(minimum=1, maximum=domain.MAX_LINE_QUANTITY, required=True)
+    product_id = _strict_int(minimum=1, maximum=limits.MAX_DB_ID, required=True)
+    quantity = _strict_int(minimum=1, maximum=limits.MAX_LINE_QUANTITY, required=True)
 
 
 class OrderCreateSchema(ma.Schema):
     items = fields.List(
         fields.Nested(OrderLineSchema),
         required=True,
-        validate=validate.Length(min=1, max=domain.MAX_ORDER_LINES),
+        validate=validate.Length(min=1, max=limits.MAX_ORDER_LINES),
     )
 
     @ma.validates("items")
@@ -185,16 +188,15 @@ class OrderCreateSchema(ma.Schema):
         # line is valid
         if not all({"product_id", "quantity"} <= line.keys() for line in items):
             return
-        seen: set[int] = set()
-        for product_id in (line["product_id"] for line in items):
-            if product_id in seen:
-                raise ma.ValidationError(f"product {product_id} appears more than once")
-            seen.add(product_id)
+        try:
+            check_each_product_once(line["product_id"] for line in items)
+        except ValueError as error:
+            raise ma.ValidationError(str(error)) from None
 
 
 class IdempotencyKeyField(fields.String):
-    """The key an ``Idempotency-Key`` header names, unquoted by :mod:`shared.idempotency`; an invalid one is a
-    validation error at that header."""
+    """The key an ``Idempotency-Key`` header names, unquoted by :mod:`shared.domain.idempotency`; an invalid
+    one is a validation error at that header."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw: str = super()._deserialize(value, attr, data, **kwargs)

@@ -1,11 +1,11 @@
 """The service layer: one function per use case, each one unit of work that commits explicitly.
 
 Functions are keyword-only and take the request's ``Session``; they raise domain exceptions
-(:mod:`shared.domain`) and know nothing of HTTP or of Flask: no request, no response, no schema. Where a
-use case must produce the response itself (``place_order`` remembers it for idempotent replays), the route
-passes a ``render`` function. The statements correctness depends on come from :mod:`shared.statements`.
-The FastAPI app's ``services.py`` has the same functions, in the same order, doing the same steps with
-``await``.
+(:mod:`shared.domain.exceptions`) and know nothing of HTTP or of Flask: no request, no response, no schema.
+Where a use case must produce the response itself (``place_order`` remembers it for idempotent replays), the
+route passes a ``render`` function. The statements correctness depends on come from
+:mod:`shared.db.statements`, and the rules from :mod:`shared.domain`. The FastAPI app's ``services.py`` has
+the same functions, in the same order, doing the same steps with ``await``.
 """
 
 from __future__ import annotations
@@ -19,18 +19,21 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from flask_shop.passwords import PasswordHashing
-from shared import emails, logins, statements
-from shared import idempotency as idem
-from shared.domain import (
+from shared.db import login_throttles, statements
+from shared.db.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
+from shared.domain import emails, login_throttling
+from shared.domain.exceptions import (
     EmailTaken,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    LoginThrottled,
     NotFound,
-    PlacedOrder,
     SkuTaken,
-    ensure_cancellable,
-    price_order,
 )
-from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.security import new_token
+from shared.domain.idempotency import PlacedOrder, order_fingerprint
+from shared.domain.order_status import ensure_cancellable
+from shared.domain.pricing import price_order, return_stock, take_stock
+from shared.domain.security import new_token
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
@@ -38,9 +41,9 @@ from shared.security import new_token
 def register_user(
     *, session: Session, passwords: PasswordHashing, email: str, password: str, full_name: str
 ) -> User:
-    """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.emails.normalize`, as the
-    schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another insert),
-    :class:`ServiceUnavailable` if no hashing slot frees up in time (:mod:`flask_shop.passwords`)."""
+    """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.domain.emails.normalize`,
+    as the schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another
+    insert), :class:`ServiceUnavailable` if no hashing slot frees up in time (:mod:`flask_shop.passwords`)."""
     password_hash = passwords.hash(password)
     user: User | None = session.scalar(
         insert(User)
@@ -63,25 +66,26 @@ def issue_token(
     email: str,
     password: str,
     client_address: str,
-    limits: logins.LoginLimits,
+    limits: login_throttling.LoginLimits,
     ttl_seconds: int,
 ) -> str | None:
     """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong, which
-    counts a failure of the account from ``client_address`` and of the address (:mod:`shared.logins`).
+    counts a failure of the account from ``client_address`` and of the address
+    (:mod:`shared.domain.login_throttling`).
     Raises :class:`LoginThrottled`, without checking the password, while either is blocked, and
     :class:`ServiceUnavailable` if no hashing slot frees up in time."""
-    account, address = logins.subjects(email, client_address)
-    session.execute(logins.hold(account))  # concurrent attempts at this account from here take turns
-    if wait := session.scalar(logins.seconds_blocked(account, address)):
-        raise logins.LoginThrottled(wait)
+    account, address = login_throttling.subjects(email, client_address)
+    session.execute(login_throttles.hold(account))  # concurrent attempts at this account from here take turns
+    if wait := session.scalar(login_throttles.seconds_blocked(account, address)):
+        raise LoginThrottled(wait)
     user = session.scalar(statements.user_by_email(email))
     password_hash = user.password_hash if user else None
     if not passwords.verify(password_hash, password) or user is None:
-        session.execute(logins.record_failure(account, limits.per_account))
-        session.execute(logins.record_failure(address, limits.per_address))
+        session.execute(login_throttles.record_failure(account, limits.per_account))
+        session.execute(login_throttles.record_failure(address, limits.per_address))
         session.commit()
         return None
-    session.execute(logins.forget(account))
+    session.execute(login_throttles.forget(account))
     token, token_hash = new_token()
     expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check
     session.add(AuthToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
@@ -174,20 +178,19 @@ def place_order(
     Raises :class:`UnknownProduct`, :class:`InsufficientStock`, :class:`IdempotencyKeyReused` or
     :class:`IdempotencyKeyInUse`; on any error nothing is written.
     """
-    fingerprint = idem.order_fingerprint(lines)
+    fingerprint = order_fingerprint(lines)
     if idempotency_key is not None:
         stored = _claim_idempotency_key(
             session=session, user_id=user.id, key=idempotency_key, fingerprint=fingerprint
         )
         if stored is not None:
-            replay = PlacedOrder(order_id=stored.order_id, body=stored.response_body, replayed=True)
+            replay = PlacedOrder(order_id=stored.order_id, response_body=stored.response_body, replayed=True)
             session.rollback()  # ends the transaction, releasing the key's lock; expires `stored`
             return replay
 
     products = _lock_products(session=session, product_ids=[product_id for product_id, _ in lines])
     priced = price_order(lines, products)
-    for line in priced:
-        products[line.product_id].stock -= line.quantity
+    take_stock(products, priced)
     order = Order.from_priced_lines(user_id=user.id, lines=priced)
     session.add(order)
     session.flush()  # assigns order.id and created_at
@@ -195,17 +198,16 @@ def place_order(
     session.add(OutboxMessage.order_confirmation(order, user))
     if idempotency_key is not None:
         session.add(
-            IdempotencyKey(
+            IdempotencyKey.for_order(
                 user_id=user.id,
                 key=idempotency_key,
                 request_fingerprint=fingerprint,
                 order_id=order.id,
                 response_body=body,
-                expires_at=func.now() + idem.KEY_TTL,
             )
         )
     session.commit()
-    return PlacedOrder(order_id=order.id, body=body, replayed=False)
+    return PlacedOrder(order_id=order.id, response_body=body, replayed=False)
 
 
 def list_orders(*, session: Session, user: User, limit: int, offset: int) -> tuple[list[Order], int]:
@@ -240,8 +242,7 @@ def cancel_order(*, session: Session, user: User, order_id: int) -> Order:
         raise NotFound(f"Order {order_id} does not exist.")
     ensure_cancellable(order.status)
     products = _lock_products(session=session, product_ids=[item.product_id for item in order.items])
-    for item in order.items:
-        products[item.product_id].stock += item.quantity
+    return_stock(products, order.items)
     # the UPDATE first flushes the stock changes; the row is locked by this transaction, so it is there
     cancelled = session.scalars(statements.mark_cancelled(order.id)).one()
     session.commit()
@@ -265,7 +266,7 @@ def _claim_idempotency_key(
     Expired keys (older than 24 hours) are deleted and the request runs as new.
     """
     if not session.scalar(statements.try_lock_idempotency_key(user_id, key)):
-        raise idem.IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still in progress.")
+        raise IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still in progress.")
     row = session.execute(statements.stored_idempotency_key(user_id, key)).first()
     if row is None:
         return None
@@ -275,5 +276,5 @@ def _claim_idempotency_key(
         session.flush()
         return None
     if stored.request_fingerprint != fingerprint:
-        raise idem.IdempotencyKeyReused(f"Idempotency-Key {key!r} was used with a different request body.")
+        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used with a different request body.")
     return stored

@@ -21,8 +21,8 @@ from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
 from flask_shop.schemas import ProblemDetailsSchema, ValidationProblemSchema
-from shared import http_api
-from shared.problems import MEDIA_TYPE
+from shared.http import api as http_api
+from shared.http.problems import MEDIA_TYPE
 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER_SCHEME = "OAuth2PasswordBearer"  # FastAPI's name for the same scheme, so both documents match

@@ -1,5 +1,12 @@
-"""Framework-free core of the shop: models, migrations, seed data, hashing and domain rules.
+"""What both apps share, by layer, with no web framework anywhere in it.
 
-Both web apps (``flask_shop`` and ``fastapi_shop``) import from here; nothing in this package imports a web
-framework.
+- :mod:`shared.domain`: the shop's rules as pure Python, and their exceptions; imports no other layer
+- :mod:`shared.config`: the settings, read from the environment once
+- :mod:`shared.db`: the schema (models, migrations, seed) and the statements correctness depends on
+- :mod:`shared.http`: problem documents, input rules and the API's common parts, for both apps' routes
+- :mod:`shared.observability`: logs, metrics and traces, the same from both apps
+- :mod:`shared.mailer`: where order confirmations go
+
+Each imports only those listed before it; ``python -m shared.db``, a command line, stands above them all
+(``tests/test_layers.py`` checks both).
 """

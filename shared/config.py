@@ -17,13 +17,13 @@
   second, then get a 503
 - ``SHOP_LOGIN_FAILURES_PER_ACCOUNT`` (5) and ``SHOP_LOGIN_FAILURES_PER_ADDRESS`` (100): failed logins (of
   one account from one client address; from one client address) before further attempts are delayed, 1 s
-  and doubling up to 15 minutes (:mod:`shared.logins`)
+  and doubling up to 15 minutes (:mod:`shared.domain.login_throttling`)
 - ``FORWARDED_ALLOW_IPS`` (``127.0.0.1,::1``): comma-separated addresses or networks of trusted proxies, or
   ``*``; a request from one of them has its client address taken from ``X-Forwarded-For``. The same
   variable uvicorn and gunicorn read; the Flask app applies it itself (``flask_shop.middleware``)
 - ``CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (default: none)
 - ``LOG_LEVEL``: a :mod:`logging` level name (default ``INFO``)
-- ``LOG_FORMAT``: ``text`` (default) or ``json``, one object per line (:mod:`shared.logs`)
+- ``LOG_FORMAT``: ``text`` (default) or ``json``, one object per line (:mod:`shared.observability.logs`)
 - ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
 - ``SHOP_OUTBOX_RELAY_SECONDS``: how often unsent outbox rows are retried, in seconds (default 30)
 - ``SHOP_ADMIN_EMAIL`` and ``SHOP_ADMIN_PASSWORD``: the admin account the seed creates
@@ -33,13 +33,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
-from shared import logs
+from shared.domain.login_throttling import LoginLimits
 
-# the development database of compose (compose.yaml; compose.override.yaml publishes it on localhost)
+# the development database of compose (docker-compose.yml; docker-compose.override.yml publishes it on
+# localhost)
 DEFAULT_DATABASE_URL = "postgresql://shop:shop-dev-password@localhost:5432/shop"
+
+
+LOG_FORMATS = ("text", "json")  # shared.observability.logs.configure
 
 
 class ConfigError(ValueError):
@@ -130,16 +135,29 @@ class Settings:
             forwarded_allow_ips=_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
             cors_origins=origins,
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-            log_format=_choice("LOG_FORMAT", "text", logs.FORMATS),
+            log_format=_choice("LOG_FORMAT", "text", LOG_FORMATS),
             token_ttl_seconds=_int("SHOP_TOKEN_TTL_SECONDS", 86400, minimum=1),
             outbox_relay_seconds=_int("SHOP_OUTBOX_RELAY_SECONDS", 30, minimum=1),
             admin_email=os.environ.get("SHOP_ADMIN_EMAIL") or None,
             admin_password=os.environ.get("SHOP_ADMIN_PASSWORD") or None,
         )
 
-    def configure_logging(self) -> None:
-        """Log to stderr at ``LOG_LEVEL`` in ``LOG_FORMAT`` (:func:`shared.logs.configure`)."""
-        logs.configure(level=self.log_level, log_format=self.log_format)
+    def login_limits(self) -> LoginLimits:
+        """The free failed logins, per account from one address and per address."""
+        return LoginLimits(self.login_failures_per_account, self.login_failures_per_address)
+
+    def engine_options(self) -> dict[str, Any]:
+        """What both apps' engines take from these settings, as ``create_engine`` keyword arguments: the pool
+        (``pool_size`` kept, ``max_overflow`` extra, ``pool_timeout`` seconds to wait for one), a ping at
+        checkout that replaces a connection the server dropped (a restart), and statement parameters kept
+        out of error messages, and so out of the logs (emails, hashes)."""
+        return {
+            "pool_size": self.pool_size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.pool_timeout_seconds,
+            "pool_pre_ping": True,
+            "hide_parameters": True,
+        }
 
     def session_settings(self) -> dict[str, str]:
         """The PostgreSQL settings each app connection starts with, in milliseconds: ``statement_timeout``,

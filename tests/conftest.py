@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from contract_tests.stacks.local import throwaway_postgres
 from shared.config import Settings
-from shared.db import upgrade
-from shared.models import Product
+from shared.db.models import Product
+from shared.db.revisions import upgrade
 from tests.support import new_database
 
 

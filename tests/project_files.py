@@ -65,15 +65,15 @@ class _RecordingEnviron(dict[str, str]):
 
 def variables_read(monkeypatch: pytest.MonkeyPatch, app: str) -> set[str]:
     """The environment variables ``app``'s process reads as it starts: ``shared/config.py``, whether to trace
-    (``shared/telemetry.py``), and gunicorn.conf.py for Flask."""
-    from shared import telemetry
+    (``shared/observability/tracing.py``), and gunicorn.conf.py for Flask."""
     from shared.config import Settings
+    from shared.observability import tracing
 
     environ = _RecordingEnviron()
     with monkeypatch.context() as patch:
         patch.setattr(os, "environ", environ)
         Settings.from_env()
-        telemetry.tracing_requested()
+        tracing.tracing_requested()
         if app == "flask":
             runpy.run_path(str(ROOT / "flask_shop" / "gunicorn.conf.py"))
     return environ.read

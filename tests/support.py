@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from shared.models import IdempotencyKey, Order, OutboxMessage
+from shared.db.models import IdempotencyKey, Order, OutboxMessage
 
 
 @contextlib.contextmanager

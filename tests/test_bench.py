@@ -77,7 +77,8 @@ def frame(title: str, depth: int, start: int, samples: int) -> str:
 
 def test_a_flame_graphs_samples_go_to_the_innermost_named_component(tmp_path: Path) -> None:
     svg = tmp_path / "order.svg"
-    generated = "<sqlalchemy generated __init__ for class shared.models.Order>"  # SQLAlchemy's, not the app's
+    # SQLAlchemy's, not the app's
+    generated = "<sqlalchemy generated __init__ for class shared.db.models.Order>"
     svg.write_text(
         "<svg>"
         + frame("all", 0, 0, 100)

@@ -7,17 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.domain import (
-    InsufficientStock,
-    OrderNotCancellable,
-    OrderStatus,
-    UnknownProduct,
-    can_transition,
-    ensure_cancellable,
-    format_timestamp,
-    order_total_cents,
-    price_order,
-)
+from shared.domain.exceptions import InsufficientStock, OrderNotCancellable, UnknownProduct
+from shared.domain.order_status import OrderStatus, can_transition, ensure_cancellable
+from shared.domain.pricing import order_total_cents, price_order
+from shared.http.api import format_timestamp
 
 
 @dataclass

@@ -1,11 +1,11 @@
-"""Email addresses (:mod:`shared.emails`) and the confirmation's headers (:mod:`shared.mailer`)."""
+"""Email addresses (:mod:`shared.domain.emails`) and the confirmation's headers (:mod:`shared.mailer`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared import emails
-from shared.mailer import confirmation_email
+from shared.domain import emails
+from shared.domain.confirmation import confirmation_email
 
 CAPITAL_SIGMA, SMALL_SIGMA, FINAL_SIGMA = "\u03a3", "\u03c3", "\u03c2"
 CAPITAL_ALPHA, SMALL_ALPHA = "\u0391", "\u03b1"

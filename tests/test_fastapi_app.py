@@ -1,6 +1,8 @@
 """The FastAPI app in process, tested the way FastAPI's documentation tests async code: ``httpx.AsyncClient``
-on an ``ASGITransport``, the app's lifespan entered by the fixture, and a collaborator (the mailer) replaced
-through ``app.dependency_overrides``. On the throwaway PostgreSQL, through asyncpg, like the real app.
+on an ``ASGITransport``, and the app's lifespan entered by the fixture. On the throwaway PostgreSQL, through
+asyncpg, like the real app. The mailer that records what it is sent is given to ``create_app``, not swapped in
+through ``app.dependency_overrides``: an override reaches what routes depend on, and the outbox relay, which
+the lifespan starts, depends on nothing (its mailer would be the default one).
 
 These cover what the black-box contract suite cannot reach: what the mailer receives, a mailer that fails,
 two relays at once, expired idempotency keys, and the service layer's objects after commit.
@@ -24,14 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from fastapi_shop import outbox, services
-from fastapi_shop.db import create_engine, create_sessionmaker, get_session
+from fastapi_shop.db import PoolQueue, create_engine, create_sessionmaker, get_session
 from fastapi_shop.main import create_app
-from fastapi_shop.pool_queue import PoolQueue
-from fastapi_shop.resources import get_mailer
 from shared.config import Settings
-from shared.domain import OrderStatus
-from shared.models import User
-from shared.unavailable import ServiceUnavailable
+from shared.db.models import User
+from shared.domain.order_status import OrderStatus
+from shared.http.unavailable import ServiceUnavailable
 from tests.support import (
     RecordingMailer,
     expire_idempotency_key,
@@ -57,8 +57,7 @@ def mailer() -> RecordingMailer:
 
 @pytest.fixture
 async def app(app_settings: Settings, mailer: RecordingMailer) -> AsyncIterator[FastAPI]:
-    app = create_app(app_settings)
-    app.dependency_overrides[get_mailer] = lambda: mailer
+    app = create_app(app_settings, mailer=mailer)
     async with app.router.lifespan_context(app):  # the engine, the session factory and the relay task
         yield app
 
@@ -108,7 +107,7 @@ async def test_the_mailer_receives_the_confirmation(
     _, email, auth = await new_customer(client)
     order = await place_order(client, auth, product_id)
 
-    (message,) = mailer.sent  # sent by the BackgroundTasks task, through the overridden dependency
+    (message,) = mailer.sent  # sent by the BackgroundTasks task, through the app's mailer
     assert message["To"] == f"Ada Lovelace <{email}>"
     assert message["Subject"] == f"Your order #{order['id']} is confirmed"
     assert "2 x In-process widget" in message.get_content()

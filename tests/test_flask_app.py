@@ -27,7 +27,7 @@ from flask_shop import create_app, outbox
 from flask_shop.db import create_engine, create_sessionmaker, get_session
 from flask_shop.extensions import confirmations
 from shared.config import Settings
-from shared.domain import OrderStatus
+from shared.domain.order_status import OrderStatus
 from tests.support import (
     RecordingMailer,
     expire_idempotency_key,

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from shared.idempotency import (
+from shared.domain.idempotency import (
     InvalidIdempotencyKey,
     advisory_lock_key,
     order_fingerprint,

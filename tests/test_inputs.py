@@ -1,4 +1,4 @@
-"""Unit tests for what the API accepts (shared.inputs), the bearer credentials and escaped log lines."""
+"""Unit tests for what the API accepts (shared.http.inputs), the bearer credentials and escaped log lines."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from shared.inputs import check_decimal_digits, check_text, parse_json_body, urlencoded_fault
-from shared.logs import EscapingFormatter
-from shared.security import bearer_token
+from shared.http.authorization import bearer_token
+from shared.http.inputs import check_decimal_digits, check_text, parse_json_body, urlencoded_fault
+from shared.observability.logs import EscapingFormatter
 
 
 def test_i_json_is_parsed() -> None:

@@ -1,6 +1,6 @@
 """``LOG_FORMAT=json``: each app under its real server (uvicorn; gunicorn with two workers) writes one JSON
 object per line, its server's own lines included, with the request's fields on access lines, and never a
-password, a token or a hash of either (``shared/logs.py``)."""
+password, a token or a hash of either (``shared/observability/logs.py``)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from contract_tests.stacks import TARGETS
 from contract_tests.stacks.local import AppServers
-from shared.logs import EscapingFormatter, JsonFormatter
-from shared.models import User
-from shared.security import hash_token
+from shared.db.models import User
+from shared.domain.security import hash_token
+from shared.observability.logs import EscapingFormatter, JsonFormatter
 
 PASSWORD = "log-test password 42"
 

@@ -17,9 +17,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from shared.config import Settings
-from shared.db import upgrade
-from shared.models import Base
-from shared.schema import MIGRATION_LOCK_ID, head_revision, schema_not_ready
+from shared.db.models import Base
+from shared.db.revisions import MIGRATION_LOCK_ID, head_revision, schema_not_ready, upgrade
 from tests.support import new_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +91,7 @@ def test_the_models_and_the_migrations_make_the_same_check_constraints(
     empty_database_url: str, postgres_url: str
 ) -> None:
     # `alembic check` compares tables, columns and indexes, not CHECK constraints: this does. Among them is
-    # the order status CHECK that SQLAlchemy generates from OrderStatus (shared/models.py)
+    # the order status CHECK that SQLAlchemy generates from OrderStatus (shared/db/models.py)
     upgrade(Settings(database_url=empty_database_url))
     with new_database(postgres_url) as from_models:
         engine = create_engine(Settings(database_url=from_models).url_for_driver("psycopg"))

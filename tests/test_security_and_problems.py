@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.domain import InsufficientStock, NotFound, OrderNotCancellable, OrderStatus, UnknownProduct
-from shared.idempotency import IdempotencyKeyInUse
-from shared.problems import domain_problem, http_problem
-from shared.request_id import request_id_from
-from shared.security import hash_password, hash_token, new_token, verify_password
+from shared.domain.exceptions import (
+    IdempotencyKeyInUse,
+    InsufficientStock,
+    NotFound,
+    OrderNotCancellable,
+    UnknownProduct,
+)
+from shared.domain.order_status import OrderStatus
+from shared.domain.security import hash_password, hash_token, new_token, verify_password
+from shared.http.problems import domain_problem, http_problem
+from shared.http.request_id import request_id_from
 
 
 def test_passwords_are_argon2id_and_verify() -> None:

@@ -1,7 +1,7 @@
-"""OpenTelemetry (``shared/telemetry.py``): with ``OTEL_EXPORTER_OTLP_ENDPOINT`` set, each app under its real
-server sends one trace per request over OTLP, from the server span down to each SQL statement and on into the
-order's confirmation, continuing the caller's ``traceparent`` and without the secrets a client put in a
-query string; without it, nothing of the SDK is loaded."""
+"""OpenTelemetry (``shared/observability/tracing.py``): with ``OTEL_EXPORTER_OTLP_ENDPOINT`` set, each app
+under its real server sends one trace per request over OTLP, from the server span down to each SQL statement
+and on into the order's confirmation, continuing the caller's ``traceparent`` and without the secrets a client
+put in a query string; without it, nothing of the SDK is loaded."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from contract_tests.stacks import TARGETS
 from contract_tests.stacks.local import AppServers
-from shared import telemetry
 from shared.config import ConfigError
+from shared.observability import redaction, tracing
 from tests.project_files import ROOT
 
 PASSWORD = "trace-test password 42"
@@ -169,7 +169,7 @@ def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded() -> None:
         "from flask_shop import create_app as flask_app\n"
         "fastapi_app(); flask_app()\n"
         "print([m for m in sys.modules if m.startswith(('opentelemetry.sdk', 'opentelemetry.instrumentation',"
-        " 'opentelemetry.exporter', 'shared._tracing'))])\n"
+        " 'opentelemetry.exporter', 'shared.observability.tracing_sdk'))])\n"
     )
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://shop@127.0.0.1:1/shop"}
     result = subprocess.run(
@@ -191,7 +191,7 @@ def test_traces_the_apps_cannot_send_as_asked_are_a_config_error(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=error):
-        telemetry.tracer_provider("shop-test")
+        tracing.tracer_provider("shop-test")
 
 
 @pytest.mark.parametrize(
@@ -202,11 +202,11 @@ def test_the_standard_switches_turn_traces_off(
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     monkeypatch.setenv(variable, value)
-    assert telemetry.tracer_provider("shop-test") is None
+    assert tracing.tracer_provider("shop-test") is None
 
 
 def test_query_values_are_kept_for_the_apis_own_parameters_only() -> None:
-    assert telemetry.redact_query("q=beans&limit=2&offset=0") == "q=beans&limit=2&offset=0"
-    assert telemetry.redact_query("access_token=abc&q=x&password=p") == (
+    assert redaction.redact_query("q=beans&limit=2&offset=0") == "q=beans&limit=2&offset=0"
+    assert redaction.redact_query("access_token=abc&q=x&password=p") == (
         "access_token=REDACTED&q=x&password=REDACTED"
     )

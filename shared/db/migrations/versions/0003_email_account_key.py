@@ -2,8 +2,8 @@
 
 Python's ``str.lower()`` (used for lookups) and PostgreSQL's ``lower()`` (the unique index) disagreed on
 some letters: an address with a Greek capital sigma or a dotted capital I could register and never log in,
-and one could block another that differs from it. :func:`shared.emails.account_key` is now the one rule,
-computed in Python and only compared by the database.
+and one could block another that differs from it. :func:`shared.domain.emails.account_key` is now the one
+rule, computed in Python and only compared by the database.
 
 Expand, then contract:
 - This revision (expand) adds ``email_key``, fills it for every row, makes it ``NOT NULL`` and unique,
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared import emails
+from shared.domain import emails
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -9,9 +9,7 @@ tables, so a token issued by one works on the other.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,8 +17,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 TOKEN_BYTES = 32
 HASH_QUEUE_SECONDS = 1  # how long a request waits for a free hashing slot (the apps' passwords.py)
 HASHING_BUSY = "Too many password checks are in progress."
-# RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1)
-_BEARER_CREDENTIALS = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so that "no such user" costs as much as "wrong password".
@@ -49,17 +45,3 @@ def new_token() -> tuple[str, str]:
 def hash_token(token: str) -> str:
     """SHA-256 hex digest (64 chars) of a bearer token, as stored in ``auth_tokens.token_hash``."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def bearer_token(authorization: Sequence[str]) -> str | None:
-    """The token in a request's ``Authorization`` field lines (all of them, in order), or ``None``.
-
-    Exactly one line of the form ``Bearer <b64token>`` is a token (RFC 6750 §2.1: the scheme in any letter
-    case, one or more spaces, then the token's characters only). Anything else is no token: another scheme,
-    a tab, a comma-separated list, or two ``Authorization`` lines (a singleton field, RFC 9110 §5.3: which
-    one the client meant is unknowable).
-    """
-    if len(authorization) != 1:
-        return None
-    match = _BEARER_CREDENTIALS.fullmatch(authorization[0])
-    return match.group(1) if match else None

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import create_engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared import emails, statements
-from shared.models import Product, User
-from shared.security import hash_password, verify_password
+from shared.config import Settings
+from shared.db import statements
+from shared.db.models import Product, User
+from shared.domain import emails
+from shared.domain.security import hash_password, verify_password
 
 log = logging.getLogger("shop.seed")
 
@@ -233,6 +236,20 @@ CATALOG: list[tuple[str, str, str, int, int]] = [
     ),
     ("HOM-CLCK-WALL-30", "Wall Clock 30 cm", "Silent sweep movement, oak frame.", 4200, 27),
 ]
+
+
+def seed(settings: Settings) -> None:
+    """Seed catalog and admin in one transaction. Raises SystemExit if admin credentials are missing."""
+    if not (settings.admin_email and settings.admin_password):
+        raise SystemExit("seed: set SHOP_ADMIN_EMAIL and SHOP_ADMIN_PASSWORD for the admin account")
+    engine = create_engine(settings.url_for_driver("psycopg"), hide_parameters=True)  # the admin's hash
+    try:
+        with Session(engine) as session, session.begin():
+            inserted = seed_catalog(session)
+            admin = seed_admin(session, email=settings.admin_email, password=settings.admin_password)
+        log.info("seed: %d products inserted; admin %s", inserted, admin)
+    finally:
+        engine.dispose()
 
 
 def seed_catalog(session: Session) -> int:

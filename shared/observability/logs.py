@@ -26,7 +26,6 @@ import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
-FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # the servers' own loggers: sent through the root's handler, so that they share its format
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn.error")
@@ -90,8 +89,8 @@ def json_config(level: str) -> dict[str, Any]:
 
 
 def configure(*, level: str, log_format: str) -> None:
-    """Log to stderr at ``level`` in ``log_format`` (one of :data:`FORMATS`). Each app calls it when it is
-    created, in the process that serves.
+    """Log to stderr at ``level`` in ``log_format`` (one of :data:`shared.config.LOG_FORMATS`). Each app calls
+    it when it is created, in the process that serves.
 
     JSON takes over every logger, the server's too (uvicorn's lines from then on; gunicorn's master, which
     never creates the app, reads ``LOG_FORMAT`` in ``gunicorn.conf.py``). Text adds a handler to the root

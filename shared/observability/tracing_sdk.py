@@ -1,4 +1,4 @@
-"""The OpenTelemetry SDK side of :mod:`shared.telemetry`, imported only when tracing is on."""
+"""The OpenTelemetry SDK side of :mod:`shared.observability.tracing`, imported only when tracing is on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from sqlalchemy import Engine
 
-from shared.telemetry import redact_span_queries
+from shared.observability.redaction import redact_span_queries
 
 
 def new_tracer_provider(service_name: str) -> TracerProvider:
@@ -37,7 +37,8 @@ def trace_engine(engine: Engine, provider: TracerProvider) -> bool:
 
 
 class RedactQueries(SpanProcessor):
-    """Redacts the query strings of each span as it starts (:func:`shared.telemetry.redact_span_queries`)."""
+    """Redacts the query strings of each span as it starts
+    (:func:`shared.observability.redaction.redact_span_queries`)."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         redact_span_queries(span)

@@ -1,8 +1,9 @@
 """SQLAlchemy 2.x declarative models: the one schema both apps read and write.
 
 Integrity lives in the database as well as in code: ``CHECK`` constraints keep stock and quantities in range,
-unique constraints keep account keys (:func:`shared.emails.account_key`), SKUs and idempotency keys unique,
-and foreign keys keep orders attached to users and products. The Alembic revisions in ``shared/migrations``
+unique constraints keep account keys (:func:`shared.domain.emails.account_key`), SKUs and idempotency keys
+unique, and foreign keys keep orders attached to users and products. The Alembic revisions in
+``shared/db/migrations``
 create exactly this schema (``alembic check`` reports no difference).
 """
 
@@ -30,8 +31,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.domain import CURRENCY, OrderStatus, PricedLine, order_total_cents
-from shared.mailer import CONFIRMATION_TOPIC
+from shared.domain.confirmation import CONFIRMATION_TOPIC
+from shared.domain.idempotency import KEY_TTL
+from shared.domain.limits import CURRENCY
+from shared.domain.order_status import OrderStatus
+from shared.domain.pricing import PricedLine, order_total_cents
 
 # Deterministic constraint names, so migrations can refer to them (and drop them) by name.
 NAMING_CONVENTION = {
@@ -59,9 +63,9 @@ def _created_at() -> Mapped[datetime]:
 
 
 class User(Base):
-    """An account. ``email`` is as :func:`shared.emails.normalize` returns it, and ``email_key`` its
-    :func:`shared.emails.account_key`, unique (revision 0003 also adds a trigger that fills it in for the
-    release before it); ``password_hash`` is an argon2id PHC string."""
+    """An account. ``email`` is as :func:`shared.domain.emails.normalize` returns it, and ``email_key`` its
+    :func:`shared.domain.emails.account_key`, unique (revision 0003 also adds a trigger that fills it in for
+    the release before it); ``password_hash`` is an argon2id PHC string."""
 
     __tablename__ = "users"
 
@@ -144,7 +148,8 @@ class Order(Base):
 
     @classmethod
     def from_priced_lines(cls, *, user_id: int, lines: Sequence[PricedLine]) -> Order:
-        """A new ``pending`` order of ``lines`` (from :func:`shared.domain.price_order`), with its total."""
+        """A new ``pending`` order of ``lines`` (from :func:`shared.domain.pricing.price_order`), with its
+        total."""
         return cls(
             user_id=user_id,
             status=OrderStatus.PENDING,
@@ -162,6 +167,12 @@ class Order(Base):
                 for line in lines
             ],
         )
+
+    def mark_confirmed(self) -> None:
+        """Set the order ``confirmed`` at the database's time (its confirmation was sent; the caller has
+        checked :func:`shared.domain.order_status.can_transition`)."""
+        self.status = OrderStatus.CONFIRMED
+        self.confirmed_at = func.now()  # a SQL expression: the UPDATE sets it
 
     __table_args__ = (
         CheckConstraint("total_cents >= 0", name="total_non_negative"),
@@ -213,6 +224,21 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = _created_at()
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
+    @classmethod
+    def for_order(
+        cls, *, user_id: int, key: str, request_fingerprint: str, order_id: int, response_body: str
+    ) -> IdempotencyKey:
+        """The row remembering ``response_body``, the flushed order's response, under the user's ``key`` for
+        :data:`shared.domain.idempotency.KEY_TTL` by the database's clock."""
+        return cls(
+            user_id=user_id,
+            key=key,
+            request_fingerprint=request_fingerprint,
+            order_id=order_id,
+            response_body=response_body,
+            expires_at=func.now() + KEY_TTL,
+        )
+
     __table_args__ = (UniqueConstraint("user_id", "key"),)
 
 
@@ -250,6 +276,12 @@ class OutboxMessage(Base):
         }
         return cls(topic=CONFIRMATION_TOPIC, order_id=order.id, payload=payload)
 
+    def mark_sent(self) -> None:
+        """Record one more delivery attempt, the one that sent the message (or found nothing to send), at the
+        database's time: the relays never pick it up again."""
+        self.sent_at = func.now()  # a SQL expression: the UPDATE sets it
+        self.attempts += 1
+
     __table_args__ = (
         UniqueConstraint("order_id", "topic"),
         # the relay's "what is still unsent?" query reads only this small partial index
@@ -259,7 +291,8 @@ class OutboxMessage(Base):
 
 class LoginThrottle(Base):
     """Failed logins of one ``subject``: an account from one client address, or one client address across
-    accounts (:mod:`shared.logins` builds the subjects and every statement on this table).
+    accounts (:mod:`shared.domain.login_throttling` builds the subjects, :mod:`shared.db.login_throttles`
+    every statement on this table).
 
     ``failures`` counts since the last success (accounts) or since a quiet day (both); ``blocked_until``
     is when the next attempt is allowed, ``NULL`` while the free failures last.

@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-
-from shared.domain import DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -26,17 +25,21 @@ KEY_TTL = timedelta(hours=24)
 class InvalidIdempotencyKey(ValueError):
     """The header is empty, too long, or not printable ASCII.
 
-    A ``ValueError``, not a :class:`DomainError`: it is raised while the request is validated (a Pydantic
-    ``AfterValidator``, a marshmallow field), which reports it as 422 ``{"header": "Idempotency-Key"}``.
+    A ``ValueError``, not a :class:`~shared.domain.exceptions.DomainError`: it is raised while the request is
+    validated (a Pydantic ``AfterValidator``, a marshmallow field), which reports it as 422 ``{"header":
+    "Idempotency-Key"}``.
     """
 
 
-class IdempotencyKeyReused(DomainError):
-    """The key was already used by this user with a different request body."""
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What placing an order produced: the order's id, the response body the client is sent (JSON text,
+    rendered by the caller and stored as it is under the key, so a replay sends the same bytes), and whether
+    this request ``replayed`` an earlier one instead of creating the order now."""
 
-
-class IdempotencyKeyInUse(DomainError):
-    """A request with this key is still being processed; retry later."""
+    order_id: int
+    response_body: str
+    replayed: bool
 
 
 def parse_idempotency_key(raw: str) -> str:

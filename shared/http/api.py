@@ -1,4 +1,4 @@
-"""What both apps say about the HTTP API as a whole: its description, body size limit and CORS policy.
+"""What both apps say about the HTTP API as a whole: its description, limits, timestamps and CORS policy.
 
 The allowed origins are configuration (``CORS_ORIGINS``, see :mod:`shared.config`); what a browser may send
 and read is part of the API, so it is fixed here, once for both apps.
@@ -6,14 +6,16 @@ and read is part of the API, so it is fixed here, once for both apps.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
-from shared.request_id import HEADER as REQUEST_ID_HEADER
+from shared.domain.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
+from shared.http.request_id import HEADER as REQUEST_ID_HEADER
 
 VERSION = "1.0.0"
 DESCRIPTION = "Catalog, accounts and orders. Money is in integer cents (USD); errors are RFC 9457 problems."
-# /docs (Swagger UI) and /redoc load their scripts from the app itself, never a CDN: shared/static/README.md
+# /docs (Swagger UI) and /redoc load their scripts from the app itself, never a CDN:
+# shared/http/static/README.md
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL_PATH = "/static"
 SWAGGER_UI_URL = f"{STATIC_URL_PATH}/swagger-ui/"  # the folder: swagger-ui-bundle.js, swagger-ui.css, ...
@@ -22,12 +24,14 @@ MAX_BODY_BYTES = 1024 * 1024  # larger request bodies get 413
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"  # the token endpoint's body (RFC 6749 §4.3.2)
 # What the HTTP servers accept before the app runs, the same in both (gunicorn's defaults, which
 # flask_shop/gunicorn.conf.py states and fastapi_shop/server.py enforces in uvicorn). Beyond them: 414 for
-# the request line, 431 for the header fields, as problem documents (shared.problems.raw_problem_response).
+# the request line, 431 for the header fields, as problem documents
+# (shared.http.problems.raw_problem_response).
 MAX_REQUEST_LINE_BYTES = 4094  # "METHOD target HTTP/1.1", without its CRLF
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190  # one field line, "name: value" and its CRLF
 
-# OpenAPI response headers, by status: a 429 (shared/logins.py) and a 503 (shared/unavailable.py) say when
+# OpenAPI response headers, by status: a 429 (shared/domain/login_throttling.py) and a 503
+# (shared/http/unavailable.py) say when
 # to try again
 _RETRY_AFTER: dict[str, object] = {
     "description": "Seconds to wait before trying again",
@@ -65,3 +69,14 @@ def preflight_failures(
     if any(header not in allowed_headers for header in requested):
         failures.append("headers")
     return failures
+
+
+def format_timestamp(value: datetime) -> str:
+    """Render an aware datetime as RFC 3339 UTC with microseconds and ``Z``: ``2026-11-21T07:23:00.123456Z``.
+
+    Both apps render every timestamp through this function, so the same stored value is the same bytes.
+    Raises :class:`ValueError` for a naive datetime.
+    """
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; the schema stores timestamptz")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -17,7 +17,8 @@ Every request is traced, the probes and ``/metrics`` too: leaving them out would
 as traces of their own. Drop them with ``OTEL_TRACES_SAMPLER`` or in the collector.
 
 Query strings keep the values of the API's own parameters (``limit``, ``offset``, ``q``): any other value, a
-token a client put in the URL by mistake, say, is exported as ``REDACTED`` (:func:`redact_span_queries`).
+token a client put in the URL by mistake, say, is exported as ``REDACTED``
+(:mod:`shared.observability.redaction`).
 
 The provider is made with the app, and its exporter's thread starts where the server runs
 (:func:`start_export`: FastAPI's lifespan; gunicorn's ``post_worker_init`` for Flask), like the outbox relay.
@@ -32,21 +33,12 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.config import ConfigError
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import Span, TracerProvider
+    from opentelemetry.sdk.trace import TracerProvider
     from sqlalchemy import Engine
-
-# the query parameters of the API (docs/api.md); every other value is redacted in spans
-API_QUERY_PARAMETERS = frozenset({"limit", "offset", "q"})
-REDACTED = "REDACTED"
-# span attributes that carry a query string: the stable HTTP conventions' url.query and url.full, and the
-# older http.target and http.url that opentelemetry-instrumentation-wsgi still writes by default
-QUERY_ATTRIBUTES = ("url.query",)
-URL_ATTRIBUTES = ("url.full", "http.url", "http.target")
 
 
 def tracing_requested() -> bool:
@@ -81,51 +73,27 @@ def tracer_provider(service_name: str) -> TracerProvider | None:
         if protocol and protocol != "http/protobuf":
             raise ConfigError(f"{name} must be http/protobuf, the transport the apps ship, got {protocol!r}")
     try:
-        from shared import _tracing  # the SDK: imported only now
+        from shared.observability import tracing_sdk  # the SDK: imported only now
     except ImportError as error:
         raise ConfigError(
             "OTEL_EXPORTER_OTLP_ENDPOINT is set, but the OpenTelemetry SDK is not installed: "
             "pip install 'shop[otel]'"
         ) from error
-    return _tracing.new_tracer_provider(service_name)
+    return tracing_sdk.new_tracer_provider(service_name)
 
 
 def start_export(provider: TracerProvider) -> None:
     """Send ``provider``'s spans over OTLP from now on, in batches, from a thread of this process; call it
     where the server runs. ``provider.shutdown()`` sends what is left."""
-    from shared import _tracing
+    from shared.observability import tracing_sdk
 
-    _tracing.start_export(provider)
+    tracing_sdk.start_export(provider)
 
 
 def trace_engine(engine: Engine, provider: TracerProvider) -> None:
     """A span for each statement ``engine`` runs (the async engine's ``sync_engine`` for asyncpg). Once per
     process: the instrumentation is a process-wide singleton (:class:`ConfigError` on a second call)."""
-    from shared import _tracing
+    from shared.observability import tracing_sdk
 
-    if not _tracing.trace_engine(engine, provider):
+    if not tracing_sdk.trace_engine(engine, provider):
         raise ConfigError("SQLAlchemy's tracing is on already in this process: one app per process")
-
-
-def redact_query(query: str) -> str:
-    """``query`` with the value of every parameter but the API's own replaced by ``REDACTED``."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(key, value if key in API_QUERY_PARAMETERS else REDACTED) for key, value in pairs])
-
-
-def redact_span_queries(span: Span) -> None:
-    """Redact the query strings ``span`` has recorded so far (:func:`redact_query`): the instrumentations
-    record whole query strings, and a client may put a token or a password in one.
-
-    FastAPI's telemetry records them as its request span starts, where the provider's first processor calls
-    this; opentelemetry-instrumentation-flask records them again after the start, so the Flask app calls this
-    from the instrumentation's ``response_hook`` too.
-    """
-    attributes = span.attributes or {}
-    for name in QUERY_ATTRIBUTES:
-        if isinstance(value := attributes.get(name), str):
-            span.set_attribute(name, redact_query(value))
-    for name in URL_ATTRIBUTES:
-        if isinstance(value := attributes.get(name), str) and "?" in value:
-            parts = urlsplit(value)
-            span.set_attribute(name, urlunsplit(parts._replace(query=redact_query(parts.query))))

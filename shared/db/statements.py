@@ -16,30 +16,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Boolean, Delete, Select, Update, delete, false, func, select, update
+from sqlalchemy import Boolean, Delete, Float, Select, Update, cast, delete, false, func, select, update
 from sqlalchemy.orm import raiseload
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from shared import emails
-from shared.domain import OrderStatus
-from shared.idempotency import advisory_lock_key
-from shared.mailer import CONFIRMATION_TOPIC
-from shared.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.security import hash_token
+from shared.db.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
+from shared.domain import emails
+from shared.domain.confirmation import CONFIRMATION_TOPIC
+from shared.domain.idempotency import advisory_lock_key
+from shared.domain.order_status import OrderStatus
+from shared.domain.security import hash_token
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
 def user_by_email(email: str) -> Select[User]:
-    """The user whose account key (:func:`shared.emails.account_key`) is ``email``'s; a statement that finds
-    no one if ``email`` is not an address the API accepts (so a login with it is a plain wrong login)."""
+    """The user whose account key (:func:`shared.domain.emails.account_key`) is ``email``'s; a statement that
+    finds no one if ``email`` is not an address the API accepts (so a login with it is a plain wrong
+    login)."""
     key = emails.login_key(email)
     return select(User).where(false() if key is None else User.email_key == key)
 
 
 def valid_token(token: str) -> Select[AuthToken]:
     """The token row (with its user) for the opaque ``token``, if it is unexpired and unrevoked by the
-    database's clock. Only the SHA-256 of a token is stored (:mod:`shared.security`)."""
+    database's clock. Only the SHA-256 of a token is stored (:mod:`shared.domain.security`)."""
     return select(AuthToken).where(
         AuthToken.token_hash == hash_token(token),
         AuthToken.revoked_at.is_(None),
@@ -158,3 +159,14 @@ def unsent_order_ids(*, older_than: timedelta, limit: int) -> Select[int]:
 def purge_expired_idempotency_keys() -> Delete:
     """Delete the idempotency keys past their ``expires_at`` (reads already ignore them)."""
     return delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now())
+
+
+# --- metrics ----------------------------------------------------------------------------------------------
+
+
+def outbox_backlog() -> Select[int, float]:
+    """One row: the count of unsent messages and the oldest one's age in seconds (NULL when none). Each app
+    runs it when ``/metrics`` is scraped, and hands the row to
+    :meth:`shared.observability.metrics.OutboxBacklog.from_row`."""
+    age = cast(func.extract("epoch", func.now() - func.min(OutboxMessage.created_at)), Float)
+    return select(func.count(), age).where(OutboxMessage.sent_at.is_(None))

@@ -1,5 +1,5 @@
-"""The schema's version: which Alembic revision this code needs, which one a database has, and the lock that
-lets only one migration run at a time.
+"""The schema's revision: which Alembic revision this code needs, which one a database has, applying the
+migrations (:func:`upgrade`), and the lock that lets only one migration run at a time.
 
 Readiness rule (both apps' ``/readyz``): a process serves traffic only once the database's revision is this
 code's head, or a revision this code does not know, which a later release applied. Accepting newer revisions
@@ -13,14 +13,18 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 
+from shared.config import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Session-level advisory lock held by every migration run (shared/migrations/env.py). One bigint key: its key
-# space is separate from the (int4, int4) pairs that idempotency keys lock, so the two never collide.
+# Session-level advisory lock held by every migration run (shared/db/migrations/env.py). One bigint key: its
+# key space is separate from the (int4, int4) pairs that idempotency keys lock, so the two never collide.
 MIGRATION_LOCK_ID = 0x73686F70_6D696772  # "shopmigr"
 
 
@@ -30,7 +34,7 @@ def _scripts() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    """The newest revision in ``shared/migrations``: the schema this code needs."""
+    """The newest revision in ``shared/db/migrations``: the schema this code needs."""
     head = _scripts().get_current_head()
     if head is None:
         raise RuntimeError(f"{MIGRATIONS} has no revisions")
@@ -96,3 +100,21 @@ def unlock_migrations(connection: Connection) -> None:
     """Release :func:`lock_migrations`' lock (closing the connection would too)."""
     connection.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK_ID)))
     connection.commit()
+
+
+def alembic_config(settings: Settings) -> Config:
+    """An Alembic config for ``shared/db/migrations`` pointed at ``settings.database_url`` (psycopg
+    driver)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # '%' is Alembic's interpolation character; escape it for URL-encoded passwords
+    url = settings.url_for_driver("psycopg").render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``. Concurrent runs serialize on the migration lock
+    (:func:`lock_migrations`), so ``DATABASE_URL`` must reach PostgreSQL directly, not a transaction-mode
+    pooler."""
+    command.upgrade(alembic_config(settings), revision)

@@ -9,12 +9,12 @@ statuses appear here and in each app's ``errors.py``, never in services.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from shared import domain, logins
-from shared import idempotency as idem
+from shared.domain import exceptions
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://shop.example/problems/"
@@ -22,13 +22,15 @@ TYPE_BASE = "https://shop.example/problems/"
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem document; :meth:`to_dict` gives the JSON body."""
+    """One problem document; :meth:`to_dict` gives the JSON body, ``headers`` the response header fields that
+    go with it (``Retry-After`` on a 429 or a 503)."""
 
     status: int
     title: str
     detail: str
     type: str = "about:blank"
     extensions: dict[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,17 +60,6 @@ def raw_problem_response(status: int, detail: str) -> bytes:
     return head.encode("ascii") + body
 
 
-def unavailable_problem(detail: str) -> Problem:
-    """503 ``service-unavailable``: the request could succeed later (see :mod:`shared.unavailable`); the
-    response carries ``Retry-After``."""
-    return Problem(
-        status=503,
-        type=TYPE_BASE + "service-unavailable",
-        title="Service unavailable, try again shortly.",
-        detail=detail,
-    )
-
-
 def validation_problem(errors: list[dict[str, str]]) -> Problem:
     """422 ``validation-error``; ``errors`` holds ``{"pointer"|"parameter"|"header": ..., "detail": ...}``.
 
@@ -84,40 +75,50 @@ def validation_problem(errors: list[dict[str, str]]) -> Problem:
     )
 
 
+def json_pointer(tokens: Iterable[object]) -> str:
+    """The RFC 6901 JSON Pointer of a path of member names and array indexes: ``("items", 0, "a/b")`` is
+    ``/items/0/a~1b`` (``~`` is escaped as ``~0``, ``/`` as ``~1``, §3); no tokens is ``""``, the whole
+    document."""
+    return "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in tokens)
+
+
 # domain exception -> (status, slug, title)
-_DOMAIN: dict[type[domain.DomainError], tuple[int, str, str]] = {
-    domain.EmailTaken: (409, "email-taken", "Email already registered."),
-    domain.SkuTaken: (409, "sku-taken", "SKU already exists."),
-    domain.UnknownProduct: (422, "unknown-product", "Unknown product."),
-    domain.InsufficientStock: (409, "insufficient-stock", "Not enough stock."),
-    domain.OrderNotCancellable: (409, "order-not-cancellable", "Order cannot be cancelled."),
-    idem.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused."),
-    idem.IdempotencyKeyInUse: (409, "idempotency-key-in-use", "Idempotency key in use."),
-    logins.LoginThrottled: (429, "login-throttled", "Too many failed logins."),
+_DOMAIN: dict[type[exceptions.DomainError], tuple[int, str, str]] = {
+    exceptions.EmailTaken: (409, "email-taken", "Email already registered."),
+    exceptions.SkuTaken: (409, "sku-taken", "SKU already exists."),
+    exceptions.UnknownProduct: (422, "unknown-product", "Unknown product."),
+    exceptions.InsufficientStock: (409, "insufficient-stock", "Not enough stock."),
+    exceptions.OrderNotCancellable: (409, "order-not-cancellable", "Order cannot be cancelled."),
+    exceptions.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused."),
+    exceptions.IdempotencyKeyInUse: (409, "idempotency-key-in-use", "Idempotency key in use."),
+    exceptions.LoginThrottled: (429, "login-throttled", "Too many failed logins."),
 }
 
 
-def domain_headers(exc: domain.DomainError) -> dict[str, str]:
-    """Response header fields that go with a domain exception's problem: ``Retry-After`` for a throttled
-    login (RFC 6585 §4)."""
-    if isinstance(exc, logins.LoginThrottled):
-        return {"Retry-After": str(exc.retry_after_seconds)}
-    return {}
-
-
-def domain_problem(exc: domain.DomainError) -> Problem:
-    """The problem document for a domain exception (see the table above)."""
-    if isinstance(exc, domain.NotFound):
+def domain_problem(exc: exceptions.DomainError) -> Problem:
+    """The problem document for a domain exception (see the table above); a throttled login's carries
+    ``Retry-After`` (RFC 6585 §4)."""
+    if isinstance(exc, exceptions.NotFound):
         return http_problem(404, str(exc))
     status, slug, title = _DOMAIN[type(exc)]
     extensions: dict[str, Any] = {}
-    if isinstance(exc, domain.InsufficientStock):
+    if isinstance(exc, exceptions.InsufficientStock):
         extensions = {
             "product_id": exc.product_id,
             "requested": exc.requested,
             "available": exc.available,
         }
-    elif isinstance(exc, domain.UnknownProduct):
+    elif isinstance(exc, exceptions.UnknownProduct):
         extensions = {"product_id": exc.product_id}
+    headers = {}
+    if isinstance(exc, exceptions.LoginThrottled):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     detail = str(exc) or title
-    return Problem(status=status, type=TYPE_BASE + slug, title=title, detail=detail, extensions=extensions)
+    return Problem(
+        status=status,
+        type=TYPE_BASE + slug,
+        title=title,
+        detail=detail,
+        extensions=extensions,
+        headers=headers,
+    )

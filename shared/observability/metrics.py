@@ -11,7 +11,8 @@
 
 ``route`` is the matched route's template as the OpenAPI document writes it (``/api/v1/orders/{order_id}``),
 never the raw path, so that ids do not make a series each; a request no route matched is ``unmatched``.
-The two outbox gauges are read from the database when ``/metrics`` is scraped (:func:`outbox_backlog`), so
+The two outbox gauges are read from the database when ``/metrics`` is scraped
+(:func:`shared.db.statements.outbox_backlog`), so
 every process reports the same, true figure.
 
 Several worker processes (gunicorn's, or uvicorn's ``--workers``): each process counts in its own memory,
@@ -46,10 +47,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Float, Select, cast, func, select
 
-from shared.http_api import STATIC_URL_PATH
-from shared.models import OutboxMessage
+from shared.http.api import STATIC_URL_PATH
 
 # no *_created samples: multiprocess mode has none, and the two modes must expose the same series
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -103,15 +102,9 @@ class OutboxBacklog:
 
     @classmethod
     def from_row(cls, pending: int, oldest_pending_seconds: float | None) -> OutboxBacklog:
-        """From the row :func:`outbox_backlog` selects, whose age is NULL when nothing is pending."""
+        """From the row :func:`shared.db.statements.outbox_backlog` selects, whose age is NULL when nothing is
+        pending."""
         return cls(pending, oldest_pending_seconds or 0.0)
-
-
-def outbox_backlog() -> Select[int, float]:
-    """One row: the count of unsent messages and the oldest one's age in seconds (NULL when none); each app
-    runs it when ``/metrics`` is scraped and passes :meth:`OutboxBacklog.from_row` to :func:`exposition`."""
-    age = cast(func.extract("epoch", func.now() - func.min(OutboxMessage.created_at)), Float)
-    return select(func.count(), age).where(OutboxMessage.sent_at.is_(None))
 
 
 class _OutboxCollector(Collector):

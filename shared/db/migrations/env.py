@@ -1,4 +1,4 @@
-"""Alembic environment: migrates ``shared.models.Base.metadata`` over psycopg 3 (sync)."""
+"""Alembic environment: migrates ``shared.db.models.Base.metadata`` over psycopg 3 (sync)."""
 
 from logging.config import fileConfig
 
@@ -6,11 +6,13 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from shared.config import Settings
-from shared.models import Base
-from shared.schema import lock_migrations, unlock_migrations
+from shared.db.models import Base
+from shared.db.revisions import lock_migrations, unlock_migrations
 
 config = context.config
-if config.config_file_name is not None:  # the alembic CLI with alembic.ini; shared.db configures itself
+if (
+    config.config_file_name is not None
+):  # the alembic CLI with alembic.ini; python -m shared.db configures itself
     fileConfig(config.config_file_name)
 
 target_metadata = Base.metadata
