@@ -66,10 +66,9 @@ def test_placing_an_order_moves_the_counters(api: Api) -> None:
     route = {"method": "POST", "route": "/api/v1/orders"}
     before = scrape(api)
     key = unique("metrics-")
-    placed = api.place_order(customer, [(product["id"], 1)], key=key)
-    assert placed.status_code == 201, placed.text
+    placed = api.place_order(customer, [(product["id"], 1)], key=key, expect=201)
     api.wait_until_confirmed(customer, placed.json()["id"])
-    replayed = api.place_order(customer, [(product["id"], 1)], key=key)
+    replayed = api.place_order(customer, [(product["id"], 1)], key=key, expect=201)
     assert replayed.headers.get("Idempotent-Replayed") == "true"
     after = scrape(api)
 
