@@ -56,30 +56,33 @@ class Api:
     # --- accounts ---
 
     def register(
-        self, email: str | None = None, password: str = PASSWORD, full_name: str = "Ada Lovelace"
+        self,
+        email: str | None = None,
+        password: str = PASSWORD,
+        full_name: str = "Ada Lovelace",
+        *,
+        expect: int | None,
     ) -> httpx.Response:
+        """``POST /auth/register``; ``expect``: the status it must answer (see :func:`expect_status`)."""
         email = email or unique("user-") + "@example.com"
-        return self.http.post(
-            "/api/v1/auth/register", json={"email": email, "password": password, "full_name": full_name}
-        )
+        body = {"email": email, "password": password, "full_name": full_name}
+        return expect_status(self.http.post("/api/v1/auth/register", json=body), expect)
 
-    def token(self, email: str, password: str) -> httpx.Response:
-        return self.http.post("/api/v1/auth/token", data={"username": email, "password": password})
+    def token(self, email: str, password: str, *, expect: int | None) -> httpx.Response:
+        """``POST /auth/token``; ``expect``: the status it must answer (see :func:`expect_status`)."""
+        form = {"username": email, "password": password}
+        return expect_status(self.http.post("/api/v1/auth/token", data=form), expect)
 
     def new_customer(self) -> Customer:
-        registered = self.register()
-        assert registered.status_code == 201, registered.text
-        user = registered.json()
-        issued = self.token(user["email"], PASSWORD)
-        assert issued.status_code == 200, issued.text
+        user = self.register(expect=201).json()
+        issued = self.token(user["email"], PASSWORD, expect=200)
         return Customer(user["id"], user["email"], PASSWORD, issued.json()["access_token"])
 
     @property
     def admin(self) -> dict[str, str]:
         """``Authorization`` header of the deployment's admin."""
         if self._admin_auth is None:
-            issued = self.token(self.deployment.admin_email, self.deployment.admin_password)
-            assert issued.status_code == 200, issued.text
+            issued = self.token(self.deployment.admin_email, self.deployment.admin_password, expect=200)
             self._admin_auth = {"Authorization": f"Bearer {issued.json()['access_token']}"}
         return self._admin_auth
 

@@ -14,10 +14,8 @@ from contract_tests.concurrently import Request, run_together
 
 def test_a_user_registered_on_one_app_gets_a_token_from_the_other(first_and_second: tuple[Api, Api]) -> None:
     first, second = first_and_second
-    registered = first.register(email=unique("cross-") + "@example.com")
-    assert registered.status_code == 201
-    issued = second.token(registered.json()["email"], PASSWORD)
-    assert issued.status_code == 200
+    registered = first.register(email=unique("cross-") + "@example.com", expect=201)
+    issued = second.token(registered.json()["email"], PASSWORD, expect=200)
     me = second.http.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
     )
@@ -44,8 +42,8 @@ def test_failed_logins_on_one_app_throttle_the_other(first_and_second: tuple[Api
     first, second = first_and_second
     email = unique("guessed-") + "@example.com"
     for _ in range(5):  # the apps' default SHOP_LOGIN_FAILURES_PER_ACCOUNT
-        assert_problem(first.token(email, "not the password"), 401)
-    assert_problem(second.token(email, "not the password"), 429, "login-throttled")
+        assert_problem(first.token(email, "not the password", expect=401), 401)
+    assert_problem(second.token(email, "not the password", expect=429), 429, "login-throttled")
 
 
 def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api]) -> None:
