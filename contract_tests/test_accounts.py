@@ -85,9 +85,8 @@ def test_a_dotted_capital_i_and_a_plain_i_are_two_accounts(api: Api) -> None:
     assert_problem(api.token(plain, "dotted password", expect=401), 401)
 
 
-def test_token_is_an_oauth2_bearer_token(api: Api) -> None:
-    email = api.register(expect=201).json()["email"]
-    response = api.token(email.upper(), PASSWORD, expect=200)
+def test_token_is_an_oauth2_bearer_token(api: Api, customer: Customer) -> None:
+    response = api.token(customer.email.upper(), customer.password, expect=200)
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
@@ -95,9 +94,8 @@ def test_token_is_an_oauth2_bearer_token(api: Api) -> None:
     assert len(body["access_token"]) >= 43  # 32 random bytes, base64url
 
 
-def test_wrong_password_is_401_with_bearer_challenge(api: Api) -> None:
-    email = api.register(expect=201).json()["email"]
-    response = api.token(email, "not the password", expect=401)
+def test_wrong_password_is_401_with_bearer_challenge(api: Api, customer: Customer) -> None:
+    response = api.token(customer.email, "not the password", expect=401)
     assert_problem(response, 401)
     assert response.headers["WWW-Authenticate"] == "Bearer"
 

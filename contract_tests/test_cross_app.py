@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from contract_tests.client import PASSWORD, Api, Customer, assert_problem, unique
 from contract_tests.concurrently import Request, run_together
+
+
+@pytest.fixture
+def api(first_and_second: tuple[Api, Api]) -> Api:
+    """The app a test starts on, the first of the pair: where the ``customer`` fixture registers."""
+    return first_and_second[0]
 
 
 def test_a_user_registered_on_one_app_gets_a_token_from_the_other(first_and_second: tuple[Api, Api]) -> None:
@@ -22,18 +30,20 @@ def test_a_user_registered_on_one_app_gets_a_token_from_the_other(first_and_seco
     assert me.json() == registered.json()
 
 
-def test_a_token_from_one_app_works_on_the_other(first_and_second: tuple[Api, Api]) -> None:
+def test_a_token_from_one_app_works_on_the_other(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     on_first = first.http.get("/api/v1/users/me", headers=customer.auth)
     on_second = second.http.get("/api/v1/users/me", headers=customer.auth)
     assert on_second.status_code == 200
     assert on_second.json() == on_first.json()
 
 
-def test_logging_out_on_one_app_revokes_the_token_on_the_other(first_and_second: tuple[Api, Api]) -> None:
+def test_logging_out_on_one_app_revokes_the_token_on_the_other(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     assert second.http.post("/api/v1/auth/logout", headers=customer.auth).status_code == 204
     assert_problem(first.http.get("/api/v1/users/me", headers=customer.auth), 401)
 
@@ -46,9 +56,8 @@ def test_failed_logins_on_one_app_throttle_the_other(first_and_second: tuple[Api
     assert_problem(second.token(email, "not the password", expect=429), 429, "login-throttled")
 
 
-def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api]) -> None:
+def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api], customer: Customer) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     a, b = first.create_product(stock=5, price_cents=1999), first.create_product(stock=5, price_cents=1)
     placed = first.place_order(customer, [(b["id"], 2), (a["id"], 1)], expect=201)
     order_id = placed.json()["id"]
@@ -63,9 +72,10 @@ def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api])
     assert lists[0] == lists[1]
 
 
-def test_an_order_placed_on_one_app_is_cancelled_on_the_other(first_and_second: tuple[Api, Api]) -> None:
+def test_an_order_placed_on_one_app_is_cancelled_on_the_other(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     product = first.create_product(stock=5)
     order = first.place_order(customer, [(product["id"], 3)], expect=201).json()
     cancelled = second.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer.auth)
@@ -80,9 +90,10 @@ def test_an_order_placed_on_one_app_is_cancelled_on_the_other(first_and_second: 
     )
 
 
-def test_an_idempotent_retry_on_the_other_app_is_a_replay(first_and_second: tuple[Api, Api]) -> None:
+def test_an_idempotent_retry_on_the_other_app_is_a_replay(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     product = first.create_product(stock=5)
     key = unique("key-")
     original = first.place_order(customer, [(product["id"], 1)], key=key, expect=201)

@@ -17,7 +17,7 @@ import port_for
 import psycopg
 import pytest
 
-from contract_tests.client import PASSWORD, Api, assert_problem
+from contract_tests.client import PASSWORD, Api, Customer, assert_problem
 from contract_tests.concurrently import Request, run_together
 from contract_tests.stacks import Deployment
 
@@ -92,8 +92,9 @@ def test_every_operation_answers_503_while_the_database_is_unreachable(
         assert http.get("/healthz").status_code == 200
 
 
-def test_a_locked_row_gets_a_quick_503_and_changes_nothing(api: Api, database_url: str) -> None:
-    customer = api.new_customer()
+def test_a_locked_row_gets_a_quick_503_and_changes_nothing(
+    api: Api, customer: Customer, database_url: str
+) -> None:
     locked = api.create_product(stock=5)
     other = api.create_product(stock=5)
     with row_locked(database_url, locked["id"]):
