@@ -112,7 +112,9 @@ def fastapi_and_flask(
 
 @pytest.fixture
 def customer(api: Api) -> Customer:
-    """A freshly registered user with a token."""
+    """A newly registered customer with a token, on the app under test (``api``; the cross-app tests make
+    it the first app of the pair). The one way a test gets its customer; a test that needs more than one
+    makes the others with ``api.new_customer()``."""
     return api.new_customer()
 
 

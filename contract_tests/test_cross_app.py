@@ -8,34 +8,42 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from contract_tests.client import PASSWORD, Api, Customer, assert_problem, unique
 from contract_tests.concurrently import Request, run_together
 
 
+@pytest.fixture
+def api(first_and_second: tuple[Api, Api]) -> Api:
+    """The app a test starts on, the first of the pair: where the ``customer`` fixture registers."""
+    return first_and_second[0]
+
+
 def test_a_user_registered_on_one_app_gets_a_token_from_the_other(first_and_second: tuple[Api, Api]) -> None:
     first, second = first_and_second
-    registered = first.register(email=unique("cross-") + "@example.com")
-    assert registered.status_code == 201
-    issued = second.token(registered.json()["email"], PASSWORD)
-    assert issued.status_code == 200
+    registered = first.register(email=unique("cross-") + "@example.com", expect=201)
+    issued = second.token(registered.json()["email"], PASSWORD, expect=200)
     me = second.http.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
     )
     assert me.json() == registered.json()
 
 
-def test_a_token_from_one_app_works_on_the_other(first_and_second: tuple[Api, Api]) -> None:
+def test_a_token_from_one_app_works_on_the_other(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     on_first = first.http.get("/api/v1/users/me", headers=customer.auth)
     on_second = second.http.get("/api/v1/users/me", headers=customer.auth)
     assert on_second.status_code == 200
     assert on_second.json() == on_first.json()
 
 
-def test_logging_out_on_one_app_revokes_the_token_on_the_other(first_and_second: tuple[Api, Api]) -> None:
+def test_logging_out_on_one_app_revokes_the_token_on_the_other(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     assert second.http.post("/api/v1/auth/logout", headers=customer.auth).status_code == 204
     assert_problem(first.http.get("/api/v1/users/me", headers=customer.auth), 401)
 
@@ -44,16 +52,14 @@ def test_failed_logins_on_one_app_throttle_the_other(first_and_second: tuple[Api
     first, second = first_and_second
     email = unique("guessed-") + "@example.com"
     for _ in range(5):  # the apps' default SHOP_LOGIN_FAILURES_PER_ACCOUNT
-        assert_problem(first.token(email, "not the password"), 401)
-    assert_problem(second.token(email, "not the password"), 429, "login-throttled")
+        assert_problem(first.token(email, "not the password", expect=401), 401)
+    assert_problem(second.token(email, "not the password", expect=429), 429, "login-throttled")
 
 
-def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api]) -> None:
+def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api], customer: Customer) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     a, b = first.create_product(stock=5, price_cents=1999), first.create_product(stock=5, price_cents=1)
-    placed = first.place_order(customer, [(b["id"], 2), (a["id"], 1)])
-    assert placed.status_code == 201
+    placed = first.place_order(customer, [(b["id"], 2), (a["id"], 1)], expect=201)
     order_id = placed.json()["id"]
     confirmed = first.wait_until_confirmed(customer, order_id)
     assert confirmed["status"] == "confirmed"
@@ -66,11 +72,12 @@ def test_an_order_reads_the_same_on_both_apps(first_and_second: tuple[Api, Api])
     assert lists[0] == lists[1]
 
 
-def test_an_order_placed_on_one_app_is_cancelled_on_the_other(first_and_second: tuple[Api, Api]) -> None:
+def test_an_order_placed_on_one_app_is_cancelled_on_the_other(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     product = first.create_product(stock=5)
-    order = first.place_order(customer, [(product["id"], 3)]).json()
+    order = first.place_order(customer, [(product["id"], 3)], expect=201).json()
     cancelled = second.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer.auth)
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
@@ -83,14 +90,14 @@ def test_an_order_placed_on_one_app_is_cancelled_on_the_other(first_and_second: 
     )
 
 
-def test_an_idempotent_retry_on_the_other_app_is_a_replay(first_and_second: tuple[Api, Api]) -> None:
+def test_an_idempotent_retry_on_the_other_app_is_a_replay(
+    first_and_second: tuple[Api, Api], customer: Customer
+) -> None:
     first, second = first_and_second
-    customer = first.new_customer()
     product = first.create_product(stock=5)
     key = unique("key-")
-    original = first.place_order(customer, [(product["id"], 1)], key=key)
-    retry = second.place_order(customer, [(product["id"], 1)], key=f'"{key}"')
-    assert (original.status_code, retry.status_code) == (201, 201)
+    original = first.place_order(customer, [(product["id"], 1)], key=key, expect=201)
+    retry = second.place_order(customer, [(product["id"], 1)], key=f'"{key}"', expect=201)
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.json() == original.json()
     assert first.stock(product["id"]) == 4

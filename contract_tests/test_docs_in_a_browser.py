@@ -119,10 +119,11 @@ def _execute(block: Locator) -> tuple[int, dict[str, Any]]:
     return status, json.loads(body)
 
 
-def test_swagger_ui_logs_in_and_calls_the_api(page: Page, api: Api, screenshots: Path) -> None:
+def test_swagger_ui_logs_in_and_calls_the_api(
+    page: Page, api: Api, customer: Customer, screenshots: Path
+) -> None:
     """Open /docs, "Authorize" through the OAuth2 password form with a real account, then "Try it out" on
     ``GET /api/v1/users/me`` and ``POST /api/v1/orders``: the page shows what the API answered."""
-    customer: Customer = api.new_customer()
     product = api.create_product(stock=5, price_cents=1999)
     shot = f"{api.name}-swagger-ui"
 

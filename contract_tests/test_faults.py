@@ -8,6 +8,8 @@ killed worker) are in ``make chaos`` (``chaos/``), on the local stack.
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +18,9 @@ import httpx
 import port_for
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 
-from contract_tests.client import PASSWORD, Api, assert_problem
+from contract_tests.client import PASSWORD, Api, Customer, assert_problem
 from contract_tests.concurrently import Request, run_together
 from contract_tests.stacks import Deployment
 
@@ -26,6 +29,8 @@ LOCK_TIMEOUT_SECONDS = 2
 CONNECT_TIMEOUT_SECONDS = 3
 READINESS_TIMEOUT_SECONDS = 2
 MARGIN_SECONDS = 2  # scheduling on a busy 2-core machine: the bound is what matters, not the speed
+HASH_QUEUE_SECONDS = 1  # how long a login waits for a hashing slot before its 503 (shared/security.py)
+SLOW_CHECK_SECONDS = 3 * HASH_QUEUE_SECONDS  # how long each login holds its slot here (slow_password_hash)
 
 FAKE_AUTH = {"Authorization": "Bearer not-a-token-the-database-is-asked-about"}
 USER = {"email": "x@example.com", "password": PASSWORD, "full_name": "X"}
@@ -92,8 +97,9 @@ def test_every_operation_answers_503_while_the_database_is_unreachable(
         assert http.get("/healthz").status_code == 200
 
 
-def test_a_locked_row_gets_a_quick_503_and_changes_nothing(api: Api, database_url: str) -> None:
-    customer = api.new_customer()
+def test_a_locked_row_gets_a_quick_503_and_changes_nothing(
+    api: Api, customer: Customer, database_url: str
+) -> None:
     locked = api.create_product(stock=5)
     other = api.create_product(stock=5)
     with row_locked(database_url, locked["id"]):
@@ -104,9 +110,9 @@ def test_a_locked_row_gets_a_quick_503_and_changes_nothing(api: Api, database_ur
         assert LOCK_TIMEOUT_SECONDS - 0.5 < seconds < LOCK_TIMEOUT_SECONDS + MARGIN_SECONDS
 
         both = [(locked["id"], 1), (other["id"], 1)]
-        assert_unavailable(api.place_order(customer, both))
+        assert_unavailable(api.place_order(customer, both, expect=503))
         # what the lock does not touch is served meanwhile, and reads never wait for it
-        assert api.place_order(customer, [(other["id"], 1)]).status_code == 201
+        api.place_order(customer, [(other["id"], 1)], expect=201)
         read, seconds = timed(api.http, "GET", f"/api/v1/products/{locked['id']}")
         assert read.status_code == 200
         assert seconds < 1 + MARGIN_SECONDS
@@ -142,10 +148,40 @@ def test_requests_that_find_every_pooled_connection_busy_get_a_quick_503(
     assert api.stock(product["id"]) == 10
 
 
-def test_logins_beyond_the_hashing_slots_get_a_quick_503(app: str, api: Api, deployment: Deployment) -> None:
+@functools.cache  # once a session, and only where a test gets that far
+def slow_password_hash() -> str:
+    """An argon2id hash of ``PASSWORD`` whose check takes ``SLOW_CHECK_SECONDS`` or more on this machine.
+
+    argon2 reads its cost from the stored hash, so a user with this hash holds a hashing slot that long at
+    every login, on any machine (the cost is measured here, and the stacks that start variants run the apps
+    here too), with no setting in the apps. One lane (``parallelism=1``): a check then runs on one core in
+    the apps as here, however many are free.
+    """
+    time_cost = 8  # a first measurement long enough to extrapolate from
+    while True:
+        hasher = PasswordHasher(time_cost=time_cost, parallelism=1)
+        started = time.monotonic()
+        password_hash = hasher.hash(PASSWORD)
+        seconds = time.monotonic() - started
+        if seconds >= SLOW_CHECK_SECONDS:
+            return password_hash
+        # the time grows linearly with time_cost; aim a quarter higher, so that one more round is rare
+        time_cost = max(2 * time_cost, math.ceil(1.25 * time_cost * SLOW_CHECK_SECONDS / seconds))
+
+
+def test_logins_beyond_the_hashing_slots_get_a_quick_503(
+    app: str, customer: Customer, deployment: Deployment, database_url: str
+) -> None:
+    """One hashing slot per process, and every check holds it three times longer than a login may wait for
+    it (``HASH_QUEUE_SECONDS``, 1 s), so of logins sent together, whichever comes second to a process (there
+    are more logins than any stack's processes) is refused with a 503 after waiting its second, whatever the
+    machine's speed."""
     if deployment.start_variant is None or not deployment.trusts_forwarded_for:
         pytest.skip("this stack cannot start an app with other settings, or log in from several addresses")
-    customer = api.new_customer()
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE users SET password_hash = %s WHERE id = %s", (slow_password_hash(), customer.id)
+        )
 
     def login_from(address: str) -> Request:
         # each from its own address: logins to one account from one address take turns
@@ -153,7 +189,12 @@ def test_logins_beyond_the_hashing_slots_get_a_quick_503(app: str, api: Api, dep
         form = {"username": customer.email, "password": PASSWORD}
         return lambda http: http.post("/api/v1/auth/token", data=form, headers={"X-Forwarded-For": address})
 
-    with deployment.start_variant(app, {"SHOP_PASSWORD_HASH_CONCURRENCY": "1"}) as url:
+    one_slow_slot = {
+        "SHOP_PASSWORD_HASH_CONCURRENCY": "1",
+        # a login holds its transaction open while its password is checked: no idle timeout for the checks
+        "SHOP_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "0",
+    }
+    with deployment.start_variant(app, one_slow_slot) as url:
         responses = run_together(url, [login_from(f"2001:db8::{n + 1:x}") for n in range(24)])
     statuses = sorted(response.status_code for response in responses)
     assert set(statuses) == {200, 503}, statuses  # some served, the rest refused, nothing else

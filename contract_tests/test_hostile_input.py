@@ -196,6 +196,5 @@ def test_options_answers_what_is_allowed(api: Api) -> None:
 
 def test_token_responses_are_not_cached(api: Api, customer: Customer) -> None:
     """RFC 6749 §5.1: a response with a token carries ``Cache-Control: no-store``."""
-    response = api.token(customer.email, customer.password)
-    assert response.status_code == 200
+    response = api.token(customer.email, customer.password, expect=200)
     assert response.headers["Cache-Control"] == "no-store"

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from contract_tests.client import Api, unique
+from contract_tests.client import Api, Customer, unique
 
 # sample name -> its labels, as both apps must expose them ("" for a sample without labels)
 EXPECTED_SAMPLES = {
@@ -60,16 +60,14 @@ def test_both_apps_expose_the_same_metrics(fastapi_and_flask: tuple[Api, Api]) -
     assert names[0] == names[1]
 
 
-def test_placing_an_order_moves_the_counters(api: Api) -> None:
-    customer = api.new_customer()
+def test_placing_an_order_moves_the_counters(api: Api, customer: Customer) -> None:
     product = api.create_product(stock=3)
     route = {"method": "POST", "route": "/api/v1/orders"}
     before = scrape(api)
     key = unique("metrics-")
-    placed = api.place_order(customer, [(product["id"], 1)], key=key)
-    assert placed.status_code == 201, placed.text
+    placed = api.place_order(customer, [(product["id"], 1)], key=key, expect=201)
     api.wait_until_confirmed(customer, placed.json()["id"])
-    replayed = api.place_order(customer, [(product["id"], 1)], key=key)
+    replayed = api.place_order(customer, [(product["id"], 1)], key=key, expect=201)
     assert replayed.headers.get("Idempotent-Replayed") == "true"
     after = scrape(api)
 
