@@ -6,8 +6,6 @@ the stack there are no pairs and pytest reports the tests as skipped.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from contract_tests.client import PASSWORD, Api, Customer, assert_problem, unique
@@ -117,18 +115,3 @@ def test_racing_through_both_apps_never_oversells(first_and_second: tuple[Api, A
     responses = run_together(apps, [buyer(c) for c in customers])
     assert sorted(r.status_code for r in responses) == [201] * stock + [409] * (len(customers) - stock)
     assert first.stock(product["id"]) == second.stock(product["id"]) == 0
-
-
-def test_both_apps_document_the_same_operations_and_statuses(first_and_second: tuple[Api, Api]) -> None:
-    documents = [api.http.get("/openapi.json").json() for api in first_and_second]
-    assert _statuses_by_operation(documents[0]) == _statuses_by_operation(documents[1])
-
-
-def _statuses_by_operation(spec: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
-    methods = {"get", "put", "post", "delete", "patch"}
-    return {
-        (method, path): set(operation["responses"])
-        for path, item in spec["paths"].items()
-        for method, operation in item.items()
-        if method in methods
-    }

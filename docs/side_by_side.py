@@ -221,7 +221,7 @@ TOPICS = (
     Topic(
         "Request validation and its error shape",
         fastapi=(
-            Python("fastapi_shop/schemas.py", ("RequestModel", "OrderLineIn", "OrderCreate")),
+            Python("fastapi_shop/schemas.py", ("RequestModel", "OrderLine", "OrderCreate")),
             Python("fastapi_shop/errors.py", ("handle_validation_error",)),
         ),
         flask=(
@@ -250,7 +250,7 @@ TOPICS = (
     Topic(
         "Serialization",
         fastapi=(
-            Python("fastapi_shop/schemas.py", ("UtcTimestamp", "ResponseModel", "OrderOut")),
+            Python("fastapi_shop/schemas.py", ("UtcTimestamp", "ResponseModel", "Order")),
             Python("fastapi_shop/orders.py", ("render_order",)),
         ),
         flask=(
@@ -258,7 +258,7 @@ TOPICS = (
             Python("flask_shop/orders.py", ("render_order",)),
         ),
         differs="""
-        A Pydantic model serializes what it describes: `from_attributes=True` lets `OrderOut` read the ORM
+        A Pydantic model serializes what it describes: `from_attributes=True` lets `Order` read the ORM
         `Order`, its `items` relationship included, and `UtcTimestamp` is an `Annotated` type whose
         `PlainSerializer` formats the time. A marshmallow schema dumps the attributes it declares, field by
         field, and a custom format is a `Field` subclass that overrides `_serialize`, with
@@ -429,8 +429,9 @@ TOPICS = (
             Python("fastapi_shop/docs.py", ("swagger_ui",)),
         ),
         flask=(
-            Python("flask_shop/smorest.py", ("ShopApi",)),
+            Python("flask_shop/smorest.py", ("OperationIds", "ShopApi")),
             Python("flask_shop/smorest.py", ("Blueprint.problem_responses",)),
+            Python("flask_shop/schemas.py", ("ResponseSchema",)),
         ),
         differs="""
         FastAPI builds the document from signatures and models and serves `/openapi.json` and `/docs` without
@@ -445,6 +446,19 @@ TOPICS = (
         `init_app` under FastAPI's name for it (`OAuth2PasswordBearer`), so that `/docs` can log in and the
         two documents match. In both apps a route documents its errors with `problem_responses`: a
         `responses=` argument in FastAPI, a decorator in Flask.
+
+        The two documents mean the same, and `contract_tests/test_openapi.py` compares them member by member
+        (operations, parameters, bodies, statuses, headers, schemas, `required` lists, enums, nullability).
+        What FastAPI infers, Flask states. FastAPI reads `required` from fields without a default, enums from
+        `Literal` and `Enum`, nullability from `| None`, bounds from `Field`, and names each operation after
+        its function once the app says so (`generate_unique_id_function`) and each component after its class
+        (so `OrderPage` is a class, not `Page[Order]`). It gets two things wrong quietly: a bound placed after
+        a `BeforeValidator` comes out as `ge`/`le`, which no JSON Schema tool reads, and a timestamp
+        serialized to `str` loses `format: date-time` (`WithJsonSchema` restores it). flask-smorest needs each
+        of these said: `required=True` (for a response, on every member: `ResponseSchema`), `OneOf` for an
+        enum, a `DateTime` field for `date-time`, `register_converter` for what `<id:...>` accepts (else a
+        path id is a bare string), an apispec plugin for `operationId`s, and `headers=` on `@blp.response`
+        for `Location`; and it publishes a pagination schema of its own that no view uses until told not to.
 
         Both pages, Swagger UI at `/docs` and ReDoc at `/redoc`, load their scripts from the app, never a CDN
         (`shared/http/static/`), so they work with no internet. FastAPI's way is its how-to on self-hosting:

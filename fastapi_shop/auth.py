@@ -18,8 +18,8 @@ from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import PasswordHashingDep, SettingsDep
 from fastapi_shop.routing import ShopRoute
-from fastapi_shop.schemas import TokenForm, TokenOut, UserCreate, UserOut
-from shared.db.models import AuthToken, User
+from fastapi_shop.schemas import Token, TokenRequest, User, UserCreate
+from shared.db import models
 from shared.http.authorization import bearer_token
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=ShopRoute)
@@ -45,7 +45,7 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 async def get_current_token(
     session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> AuthToken:
+) -> models.AuthToken:
     """The caller's valid token row (with its user); 401 if missing, unknown, expired or revoked."""
     auth_token = await services.authenticate_token(session=session, token=token) if token else None
     if auth_token is None:
@@ -53,24 +53,24 @@ async def get_current_token(
     return auth_token
 
 
-CurrentToken = Annotated[AuthToken, Depends(get_current_token)]
+CurrentToken = Annotated[models.AuthToken, Depends(get_current_token)]
 
 
-async def get_current_user(auth_token: CurrentToken) -> User:
+async def get_current_user(auth_token: CurrentToken) -> models.User:
     return auth_token.user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[models.User, Depends(get_current_user)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
+async def get_admin_user(user: CurrentUser) -> models.User:
     """The caller if they are an admin; 403 otherwise."""
     if not user.is_admin:
         raise HTTPException(403, "This needs an admin account.")
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin_user)]
+AdminUser = Annotated[models.User, Depends(get_admin_user)]
 
 
 # --- routes -----------------------------------------------------------------------------------------------
@@ -79,11 +79,11 @@ AdminUser = Annotated[User, Depends(get_admin_user)]
 @router.post(
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
+    response_model=User,
     dependencies=[RequireJSON],
     responses=problem_responses(400, 409, 413, 415, 422, 503),
 )
-async def register(user_in: UserCreate, session: SessionDep, passwords: PasswordHashingDep) -> User:
+async def register(user_in: UserCreate, session: SessionDep, passwords: PasswordHashingDep) -> models.User:
     """Create an account.
 
     409 ``email-taken`` if the email exists in any letter case.
@@ -93,18 +93,18 @@ async def register(user_in: UserCreate, session: SessionDep, passwords: Password
 
 @router.post(
     "/auth/token",
-    response_model=TokenOut,
+    response_model=Token,
     dependencies=[RequireForm],
     responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
 )
 async def issue_token(
-    form: Annotated[TokenForm, Form()],
+    form: Annotated[TokenRequest, Form()],
     session: SessionDep,
     passwords: PasswordHashingDep,
     settings: SettingsDep,
     request: Request,
     response: Response,
-) -> TokenOut:
+) -> Token:
     """Log in: trade an email and password for a bearer token.
 
     The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
@@ -125,7 +125,7 @@ async def issue_token(
     if access_token is None:
         raise HTTPException(401, "Wrong email or password.", headers=UNAUTHORIZED_HEADERS)
     response.headers["Cache-Control"] = "no-store"  # a token must not be cached (RFC 6749 §5.1)
-    return TokenOut(access_token=access_token, expires_in=ttl)
+    return Token(access_token=access_token, token_type="bearer", expires_in=ttl)  # noqa: S106
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 503))
@@ -134,7 +134,7 @@ async def logout(auth_token: CurrentToken, session: SessionDep) -> None:
     await services.revoke_token(session=session, token_id=auth_token.id)
 
 
-@router.get("/users/me", response_model=UserOut, responses=problem_responses(401, 503))
-async def read_me(user: CurrentUser) -> User:
+@router.get("/users/me", response_model=User, responses=problem_responses(401, 503))
+async def read_me(user: CurrentUser) -> models.User:
     """The caller's account."""
     return user

@@ -24,7 +24,7 @@ async def liveness() -> Health:
 
     Never touches the database, so a database outage restarts nothing.
     """
-    return Health()
+    return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Health, responses=problem_responses(503))
@@ -48,4 +48,4 @@ async def readiness(engine: EngineDep, schema_gate: SchemaGateDep) -> Health:
         raise HTTPException(503, "The database is not answering.") from exc
     if not schema_gate.passed and (reason := schema_gate.check(revision)):
         raise HTTPException(503, reason)
-    return Health()
+    return Health(status="ok")

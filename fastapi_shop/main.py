@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         redirect_slashes=False,  # /products/ is 404, as in the Flask app; a redirect would drop a POST body
         docs_url=None,  # /docs and /redoc come from fastapi_shop.docs, with scripts served from /static
         redoc_url=None,
+        # operationId: the route function's name (place_order), as in the Flask app, rather than FastAPI's
+        # unique but unwieldy default (place_order_api_v1_orders_post): generated clients name methods by it
+        generate_unique_id_function=lambda route: route.name,
         # FastAPI's own OpenTelemetry: request spans to the app's provider when tracing is on, exported as
         # the lifespan says (no auto_configure, which would add an exporter of its own); metrics are
         # Prometheus's (/metrics), and logs go to stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response, status
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from fastapi_shop import outbox, services
@@ -19,41 +19,49 @@ from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import MailerDep, SessionmakerDep
 from fastapi_shop.routing import ShopRoute
-from fastapi_shop.schemas import OrderCreate, OrderOut, Page, PageQuery
-from shared.db.models import Order
+from fastapi_shop.schemas import Order, OrderCreate, OrderPage, PageQuery
+from shared.db import models
 from shared.domain import idempotency
 from shared.domain.limits import MAX_DB_ID
+from shared.http import api as http_api
 from shared.observability import metrics
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=ShopRoute)
 
 OrderId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]  # the path's {...:id} convertor (routing.py)
 Pagination = Annotated[PageQuery, Query()]
-# the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header
-ParsedIdempotencyKey = Annotated[str, AfterValidator(idempotency.parse_idempotency_key)]
+# the key, unquoted; an invalid one (InvalidIdempotencyKey, a ValueError) is a 422 naming the header. The
+# bounds come before the validator, where Pydantic can document them (after it, it drops the pattern).
+ParsedIdempotencyKey = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=idempotency.HEADER_MAX_LENGTH, pattern=idempotency.HEADER_PATTERN
+    ),
+    AfterValidator(idempotency.parse_idempotency_key),
+]
 IdempotencyKeyHeader = Annotated[
     ParsedIdempotencyKey | SkipJsonSchema[None],  # optional, and documented without a null
     Header(
         alias=idempotency.HEADER,
         description="1..255 printable ASCII characters, bare or as a quoted Structured Field string",
-        min_length=1,
-        max_length=idempotency.HEADER_MAX_LENGTH,
-        pattern=idempotency.HEADER_PATTERN,
     ),
 ]
 
 
-def render_order(order: Order) -> str:
-    """The order as the 201 body (``OrderOut`` JSON); ``place_order`` stores it for replays."""
-    return OrderOut.model_validate(order).model_dump_json()
+def render_order(order: models.Order) -> str:
+    """The order as the 201 body (``Order`` JSON); ``place_order`` stores it for replays."""
+    return Order.model_validate(order).model_dump_json()
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=OrderOut,
+    response_model=Order,
     dependencies=[RequireJSON],
-    responses=problem_responses(400, 401, 409, 413, 415, 422, 503),
+    responses={
+        201: {"headers": http_api.ORDER_CREATED_HEADERS},
+        **problem_responses(400, 401, 409, 413, 415, 422, 503),
+    },
 )
 async def place_order(
     order_in: OrderCreate,
@@ -92,18 +100,18 @@ async def place_order(
     return Response(placed.response_body, status.HTTP_201_CREATED, headers, media_type="application/json")
 
 
-@router.get("", response_model=Page[OrderOut], responses=problem_responses(400, 401, 414, 422, 503))
-async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) -> Page[OrderOut]:
+@router.get("", response_model=OrderPage, responses=problem_responses(400, 401, 414, 422, 503))
+async def list_orders(user: CurrentUser, session: SessionDep, page: Pagination) -> OrderPage:
     """The caller's orders, newest first."""
     orders, total = await services.list_orders(
         session=session, user=user, limit=page.limit, offset=page.offset
     )
-    items = [OrderOut.model_validate(order) for order in orders]
-    return Page[OrderOut](items=items, total=total, limit=page.limit, offset=page.offset)
+    items = [Order.model_validate(order) for order in orders]
+    return OrderPage(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{order_id:id}", response_model=OrderOut, responses=problem_responses(401, 404, 503))
-async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
+@router.get("/{order_id:id}", response_model=Order, responses=problem_responses(401, 404, 503))
+async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> models.Order:
     """One of the caller's orders.
 
     Someone else's order is 404, as if it did not exist.
@@ -111,10 +119,8 @@ async def get_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -
     return await services.get_order(session=session, user=user, order_id=order_id)
 
 
-@router.post(
-    "/{order_id:id}/cancel", response_model=OrderOut, responses=problem_responses(401, 404, 409, 503)
-)
-async def cancel_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> Order:
+@router.post("/{order_id:id}/cancel", response_model=Order, responses=problem_responses(401, 404, 409, 503))
+async def cancel_order(order_id: OrderId, user: CurrentUser, session: SessionDep) -> models.Order:
     """Cancel an order and restore its stock.
 
     409 ``order-not-cancellable`` if it is already cancelled.

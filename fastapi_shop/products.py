@@ -12,9 +12,10 @@ from fastapi_shop.content_types import RequireJSON
 from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.routing import ShopRoute
-from fastapi_shop.schemas import Page, ProductCreate, ProductOut, ProductQuery, ProductUpdate
-from shared.db.models import Product
+from fastapi_shop.schemas import Product, ProductCreate, ProductPage, ProductQuery, ProductUpdate
+from shared.db import models
 from shared.domain.limits import MAX_DB_ID
+from shared.http import api as http_api
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"], route_class=ShopRoute)
 
@@ -22,8 +23,8 @@ ProductId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]  # the path's {...:id} conv
 Search = Annotated[ProductQuery, Query()]  # ?limit&offset (PageQuery) and ?q
 
 
-@router.get("", response_model=Page[ProductOut], responses=problem_responses(400, 414, 422, 503))
-async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
+@router.get("", response_model=ProductPage, responses=problem_responses(400, 414, 422, 503))
+async def list_products(session: SessionDep, query: Search) -> ProductPage:
     """List products, ordered by id.
 
     ``q`` keeps those whose name contains it, in any letter case.
@@ -31,12 +32,12 @@ async def list_products(session: SessionDep, query: Search) -> Page[ProductOut]:
     products, total = await services.list_products(
         session=session, limit=query.limit, offset=query.offset, q=query.q
     )
-    items = [ProductOut.model_validate(p) for p in products]
-    return Page[ProductOut](items=items, total=total, limit=query.limit, offset=query.offset)
+    items = [Product.model_validate(p) for p in products]
+    return ProductPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
-@router.get("/{product_id:id}", response_model=ProductOut, responses=problem_responses(404, 503))
-async def get_product(product_id: ProductId, session: SessionDep) -> Product:
+@router.get("/{product_id:id}", response_model=Product, responses=problem_responses(404, 503))
+async def get_product(product_id: ProductId, session: SessionDep) -> models.Product:
     """One product.
 
     404 if there is none with this id.
@@ -47,31 +48,34 @@ async def get_product(product_id: ProductId, session: SessionDep) -> Product:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=ProductOut,
+    response_model=Product,
     dependencies=[RequireJSON],
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses={
+        201: {"headers": http_api.CREATED_HEADERS},
+        **problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    },
 )
 async def create_product(
     product_in: ProductCreate, _admin: AdminUser, session: SessionDep, response: Response
-) -> Product:
+) -> models.Product:
     """Add a product (admins only).
 
     409 ``sku-taken`` if the SKU exists.
     """
     product = await services.create_product(session=session, **product_in.model_dump())
-    response.headers["Location"] = f"{router.prefix}/{product.id}"
+    response.headers["Location"] = str(router.url_path_for("get_product", product_id=product.id))
     return product
 
 
 @router.patch(
     "/{product_id:id}",
-    response_model=ProductOut,
+    response_model=Product,
     dependencies=[RequireJSON],
     responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 503),
 )
 async def update_product(
     product_id: ProductId, changes: ProductUpdate, _admin: AdminUser, session: SessionDep
-) -> Product:
+) -> models.Product:
     """Change a product (admins only).
 
     Any of name, description, price_cents and stock; what the body leaves out stays as it is.

@@ -16,8 +16,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.domain import emails, limits
 from shared.domain.order_status import OrderStatus
@@ -25,7 +27,12 @@ from shared.domain.pricing import check_each_product_once
 from shared.http import api as http_api
 from shared.http import inputs
 
-UtcTimestamp = Annotated[datetime, PlainSerializer(http_api.format_timestamp, return_type=str)]
+# rendered by shared.http.api.format_timestamp; documented as what it is, an RFC 3339 date-time
+UtcTimestamp = Annotated[
+    datetime,
+    PlainSerializer(http_api.format_timestamp, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 # text the database stores or searches: no NUL (shared.http.inputs)
 Text = Annotated[str, AfterValidator(inputs.check_text)]
 # an address email-validator accepts (shared.domain.emails), in its normalized form; not Pydantic's EmailStr,
@@ -36,7 +43,12 @@ Email = Annotated[
     Field(max_length=emails.MAX_LENGTH, json_schema_extra={"format": "email"}),
 ]
 Password = Annotated[
-    Text, Field(min_length=limits.PASSWORD_MIN_LENGTH, max_length=limits.PASSWORD_MAX_LENGTH)
+    Text,
+    Field(
+        min_length=limits.PASSWORD_MIN_LENGTH,
+        max_length=limits.PASSWORD_MAX_LENGTH,
+        json_schema_extra={"writeOnly": True},  # sent, never returned
+    ),
 ]
 Name = Annotated[Text, Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)]
 Description = Annotated[Text, Field(max_length=limits.DESCRIPTION_MAX_LENGTH)]
@@ -70,7 +82,7 @@ class UserCreate(RequestModel):
     full_name: Name
 
 
-class UserOut(ResponseModel):
+class User(ResponseModel):
     id: int
     email: str
     full_name: str
@@ -78,21 +90,21 @@ class UserOut(ResponseModel):
     created_at: UtcTimestamp
 
 
-class TokenForm(BaseModel):
+class TokenRequest(BaseModel):
     """OAuth2 password grant form (RFC 6749 §4.3.2); ``username`` is the email. Other fields a client sends
-    (``scope``, ``client_id``) are ignored. A route takes it as ``Annotated[TokenForm, Form()]``."""
+    (``scope``, ``client_id``) are ignored. A route takes it as ``Annotated[TokenRequest, Form()]``."""
 
-    grant_type: Literal["password"] | None = None
+    grant_type: Literal["password"] | SkipJsonSchema[None] = None  # may be left out; a form has no null
     # an empty field is a missing one (FastAPI reads "username=" so; Flask's schema does the same)
     username: Annotated[Text, Field(min_length=1)]
-    password: Annotated[Text, Field(min_length=1)]
+    password: Annotated[Text, Field(min_length=1, json_schema_extra={"writeOnly": True})]
 
 
-class TokenOut(BaseModel):
+class Token(BaseModel):
     """OAuth2 access token response (RFC 6749 §5.1); ``expires_in`` is in seconds."""
 
     access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
+    token_type: Literal["bearer"]
     expires_in: int
 
 
@@ -132,7 +144,7 @@ class ProductUpdate(RequestModel):
         return value
 
 
-class ProductOut(ResponseModel):
+class Product(ResponseModel):
     id: int
     sku: str
     name: str
@@ -146,22 +158,22 @@ class ProductOut(ResponseModel):
 # --- orders -----------------------------------------------------------------------------------------------
 
 
-class OrderLineIn(RequestModel):
+class OrderLine(RequestModel):
     product_id: Id
     quantity: Annotated[int, Field(ge=1, le=limits.MAX_LINE_QUANTITY)]
 
 
 class OrderCreate(RequestModel):
-    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=limits.MAX_ORDER_LINES)]
+    items: Annotated[list[OrderLine], Field(min_length=1, max_length=limits.MAX_ORDER_LINES)]
 
     @field_validator("items")
     @classmethod
-    def _each_product_once(cls, items: list[OrderLineIn]) -> list[OrderLineIn]:
+    def _each_product_once(cls, items: list[OrderLine]) -> list[OrderLine]:
         check_each_product_once(line.product_id for line in items)
         return items
 
 
-class OrderItemOut(ResponseModel):
+class OrderItem(ResponseModel):
     product_id: int
     sku: str
     name: str
@@ -170,10 +182,10 @@ class OrderItemOut(ResponseModel):
     line_total_cents: int
 
 
-class OrderOut(ResponseModel):
+class Order(ResponseModel):
     id: int
     status: OrderStatus
-    items: list[OrderItemOut]
+    items: list[OrderItem]
     total_cents: int
     currency: str
     created_at: UtcTimestamp
@@ -186,12 +198,17 @@ class OrderOut(ResponseModel):
 class PageQuery(BaseModel):
     """``?limit&offset`` of a list endpoint; a route takes it as ``Annotated[PageQuery, Query()]``."""
 
-    limit: Annotated[int, UrlInteger, Field(ge=1, le=limits.PAGE_LIMIT_MAX)] = limits.PAGE_LIMIT_DEFAULT
-    offset: Annotated[int, UrlInteger, Field(ge=0, le=limits.MAX_DB_ID)] = 0
+    # the bounds before the validator: after it, Pydantic could not render them as minimum and maximum and
+    # would write its own ge and le into the JSON schema, which no JSON Schema validator reads
+    limit: Annotated[int, Field(ge=1, le=limits.PAGE_LIMIT_MAX), UrlInteger] = limits.PAGE_LIMIT_DEFAULT
+    offset: Annotated[int, Field(ge=0, le=limits.MAX_DB_ID), UrlInteger] = 0
 
 
 class ProductQuery(PageQuery):
-    q: Annotated[Text | None, Field(max_length=200, description="case-insensitive name search")] = None
+    # may be left out; a query string has no null
+    q: Annotated[
+        Text | SkipJsonSchema[None], Field(max_length=200, description="case-insensitive name search")
+    ] = None
 
 
 # --- shared shapes ----------------------------------------------------------------------------------------
@@ -208,8 +225,17 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+# each page a class of its own, named as the OpenAPI component (Page[Order] would be Page_Order_)
+class ProductPage(Page[Product]):
+    pass
+
+
+class OrderPage(Page[Order]):
+    pass
+
+
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"]
 
 
 class ProblemDetails(BaseModel):
@@ -226,9 +252,16 @@ class ProblemDetails(BaseModel):
 class InvalidMember(BaseModel):
     """Where a validation problem is: exactly one of ``pointer``, ``parameter`` or ``header``."""
 
-    pointer: str | None = Field(None, description="RFC 6901 JSON Pointer into the body")
-    parameter: str | None = Field(None, description="query parameter name")
-    header: str | None = Field(None, description="request header name")
+    # members that may be left out, but are never null
+    pointer: str | None = Field(
+        None, description="RFC 6901 JSON Pointer into the body", json_schema_extra=_document_without_null
+    )
+    parameter: str | None = Field(
+        None, description="query parameter name", json_schema_extra=_document_without_null
+    )
+    header: str | None = Field(
+        None, description="request header name", json_schema_extra=_document_without_null
+    )
     detail: str
 
 

@@ -25,6 +25,7 @@ from flask_shop.schemas import (
 )
 from flask_shop.smorest import Blueprint
 from shared.db.models import Order
+from shared.http import api as http_api
 from shared.observability import metrics
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
@@ -50,7 +51,7 @@ def render_order(order: Order) -> str:
 @token_required
 @blp.arguments(OrderCreateSchema)
 @blp.arguments(IdempotencyKeyHeaderSchema, location="headers")
-@blp.response(201, OrderSchema)
+@blp.response(201, OrderSchema, headers=http_api.ORDER_CREATED_HEADERS)
 @blp.problem_responses(400, 401, 409, 413, 415, 422, 503)
 def place_order(order_in: dict[str, Any], headers: dict[str, str]) -> Response:
     """Place an order; prices come from the catalog.

@@ -19,6 +19,7 @@ from flask_shop.schemas import (
 )
 from flask_shop.smorest import Blueprint
 from shared.db.models import Product
+from shared.http import api as http_api
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/products", description="Catalog")
 
@@ -56,7 +57,7 @@ def get_product(product_id: int) -> Product:
 @require_json
 @admin_required
 @blp.arguments(ProductCreateSchema)
-@blp.response(201, ProductSchema)
+@blp.response(201, ProductSchema, headers=http_api.CREATED_HEADERS)
 @blp.problem_responses(400, 401, 403, 409, 413, 415, 422, 503)
 def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, str]]:
     """Add a product (admins only).

@@ -14,19 +14,18 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from shared.domain import emails, idempotency, limits
+from shared.domain.order_status import OrderStatus
 from shared.domain.pricing import check_each_product_once
 from shared.http import api as http_api
 from shared.http import inputs
 
 
-class UtcTimestamp(fields.Field[datetime]):
-    """A timezone-aware datetime rendered by :func:`shared.http.api.format_timestamp` (``...123456Z``)."""
+class UtcTimestamp(fields.DateTime):
+    """A timezone-aware datetime rendered by :func:`shared.http.api.format_timestamp` (``...123456Z``); a
+    ``DateTime`` field, so apispec documents it as one (``format: date-time``)."""
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else http_api.format_timestamp(value)
-
-    def _jsonschema_type_mapping(self) -> dict[str, str]:  # read by apispec
-        return {"type": "string", "format": "date-time"}
 
 
 class Text(fields.String):
@@ -77,6 +76,19 @@ def _name(**kwargs: Any) -> Text:
     return Text(validate=validate.Length(min=1, max=limits.NAME_MAX_LENGTH), **kwargs)
 
 
+class ResponseSchema(ma.Schema):
+    """A response body: every member is always there (``required`` in the OpenAPI document, ``null`` where
+    ``allow_none`` says so), and the document does not forbid members a later version may add (no
+    ``additionalProperties: false``, which apispec writes for marshmallow's default ``unknown = RAISE``).
+    Response schemas only dump, so neither setting changes what the app sends."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        field_obj.required = True
+
+
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
@@ -90,7 +102,7 @@ class UserCreateSchema(ma.Schema):
     full_name = _name(required=True)
 
 
-class UserSchema(ma.Schema):
+class UserSchema(ResponseSchema):
     id = fields.Integer()
     email = fields.String()
     full_name = fields.String()
@@ -114,11 +126,11 @@ class TokenRequestSchema(ma.Schema):
         return {name: value for name, value in form.items() if value != ""}
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(ResponseSchema):
     """OAuth2 access token response (RFC 6749 §5.1); ``expires_in`` is in seconds."""
 
     access_token = fields.String()
-    token_type = fields.String()
+    token_type = fields.String(validate=validate.OneOf(["bearer"]))
     expires_in = fields.Integer()
 
 
@@ -142,7 +154,7 @@ class ProductUpdateSchema(ma.Schema):
     stock = _strict_int(minimum=0, maximum=limits.MAX_STOCK)
 
 
-class ProductSchema(ma.Schema):
+class ProductSchema(ResponseSchema):
     id = fields.Integer()
     sku = fields.String()
     name = fields.String()
@@ -225,7 +237,7 @@ class IdempotencyKeyHeaderSchema(ma.Schema):
     )
 
 
-class OrderItemSchema(ma.Schema):
+class OrderItemSchema(ResponseSchema):
     product_id = fields.Integer()
     sku = fields.String()
     name = fields.String()
@@ -234,9 +246,9 @@ class OrderItemSchema(ma.Schema):
     line_total_cents = fields.Integer()
 
 
-class OrderSchema(ma.Schema):
+class OrderSchema(ResponseSchema):
     id = fields.Integer()
-    status = fields.String()
+    status = fields.Enum(OrderStatus, by_value=fields.String)
     items = fields.List(fields.Nested(OrderItemSchema))
     total_cents = fields.Integer()
     currency = fields.String()
@@ -249,7 +261,7 @@ class OrderSchema(ma.Schema):
 
 def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     """A page of ``item_schema``: ``{items, total, limit, offset}``."""
-    return ma.Schema.from_dict(
+    return ResponseSchema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema)),
             "total": fields.Integer(),
@@ -264,8 +276,8 @@ ProductPageSchema = page_schema(ProductSchema)
 OrderPageSchema = page_schema(OrderSchema)
 
 
-class HealthSchema(ma.Schema):
-    status = fields.String()
+class HealthSchema(ResponseSchema):
+    status = fields.String(validate=validate.OneOf(["ok"]))
 
 
 class ProblemDetailsSchema(ma.Schema):
@@ -274,13 +286,13 @@ class ProblemDetailsSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE  # extension members (RFC 9457 §3.2): apispec then allows additional properties
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
 
 
-class InvalidMemberSchema(ma.Schema):
+class InvalidMemberSchema(ResponseSchema):
     """Where a validation problem is: exactly one of ``pointer``, ``parameter`` or ``header``."""
 
     pointer = fields.String(metadata={"description": "RFC 6901 JSON Pointer into the body"})
@@ -288,6 +300,9 @@ class InvalidMemberSchema(ma.Schema):
     header = fields.String(metadata={"description": "request header name"})
     detail = fields.String()
 
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        field_obj.required = field_name == "detail"  # and one of the others
+
 
 class ValidationProblemSchema(ProblemDetailsSchema):
-    errors = fields.List(fields.Nested(InvalidMemberSchema))
+    errors = fields.List(fields.Nested(InvalidMemberSchema), required=True)

@@ -41,6 +41,19 @@ RESPONSE_HEADERS: dict[int, dict[str, dict[str, object]]] = {
     429: {"Retry-After": _RETRY_AFTER},
     503: {"Retry-After": _RETRY_AFTER},
 }
+# ... and of a 201: where the new resource is, and for an order whether the answer is a replay (docs/api.md)
+_LOCATION: dict[str, object] = {
+    "description": "The path of the new resource",
+    "schema": {"type": "string", "format": "uri-reference"},
+}
+CREATED_HEADERS: dict[str, dict[str, object]] = {"Location": _LOCATION}
+ORDER_CREATED_HEADERS: dict[str, dict[str, object]] = {
+    "Location": _LOCATION,
+    "Idempotent-Replayed": {
+        "description": "true when this is the stored answer to an earlier request with this Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
 
 CORS_METHODS = ("GET", "POST", "PATCH")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER)
