@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -52,12 +56,55 @@ def test_metrics_are_exposed_with_their_labels(api: Api) -> None:
     assert value(scrape(api), "http_requests_total", method="GET", route="/healthz", status="200") >= 1
 
 
-def test_both_apps_expose_the_same_metrics(fastapi_and_flask: tuple[Api, Api]) -> None:
-    names = []
+# The same requests, sent to each app: the API's routes, its documents and docs pages, a static file, and
+# requests that match no route. (Not the probes: a container's health check may call them meanwhile.)
+SAME_TRAFFIC = [
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/redoc"),
+    ("GET", "/static/redoc/redoc.standalone.js"),
+    ("GET", "/api/v1/products?limit=1"),
+    ("GET", "/api/v1/products/2147483647"),
+    ("GET", "/api/v1/users/me"),
+    ("POST", "/api/v1/orders"),
+    ("GET", "/api/v1/nothing-here"),
+    ("DELETE", "/api/v1/products"),
+]
+PROBES = {"/healthz", "/readyz"}
+# the runtime's own families (process_*, python_*): prometheus-client has them in one process only, so the
+# Flask app's workers (multiprocess mode) have none; the apps' own families are compared
+OWN_FAMILIES = ("http_", "shop_")
+
+
+def counted_requests(before: Samples, after: Samples) -> dict[frozenset[tuple[str, str]], float]:
+    """``http_requests_total`` by its labels (method, route, status): how much each grew from ``before`` to
+    ``after``, probes left out."""
+    grown = {}
+    for (name, labels), count in after.items():
+        delta = count - before.get((name, labels), 0.0)
+        if name == "http_requests_total" and dict(labels)["route"] not in PROBES and delta:
+            grown[labels] = delta
+    return grown
+
+
+def test_the_same_requests_are_counted_alike_in_both_apps(fastapi_and_flask: tuple[Api, Api]) -> None:
+    counted, families = [], []
     for api in fastapi_and_flask:
-        api.http.get("/healthz")
-        names.append({name for name, _ in scrape(api) if name.startswith(("http_", "shop_"))})
-    assert names[0] == names[1]
+        before = scrape(api)
+        for method, path in SAME_TRAFFIC:
+            api.http.request(method, path)
+        after = scrape(api)
+        counted.append(counted_requests(before, after))
+        labels_by_family: dict[str, set[str]] = {}
+        for name, labels in after:
+            if name.startswith(OWN_FAMILIES):
+                labels_by_family.setdefault(name, set()).update(label for label, _ in labels)
+        families.append(labels_by_family)
+    fastapi, flask = ({tuple(sorted(labels)): n for labels, n in c.items()} for c in counted)
+    assert fastapi == flask
+    assert families[0] == families[1]
+    routes = {dict(labels)["route"] for labels in counted[0]}
+    assert {"/openapi.json", "/docs", "/redoc", "/static/{filename}", "unmatched"} <= routes
 
 
 def test_placing_an_order_moves_the_counters(api: Api, customer: Customer) -> None:
@@ -109,3 +156,23 @@ def test_unmatched_requests_are_counted_under_one_route(api: Api, path: str) -> 
     before = value(scrape(api), "http_requests_total", **labels)
     assert api.http.get(path).status_code == 404
     assert value(scrape(api), "http_requests_total", **labels) - before == 1
+
+
+def test_promtool_accepts_the_exposition(api: Api, customer: Customer) -> None:
+    """Prometheus' own linter (``promtool check metrics``: the text format, names, help, units) on a scrape
+    with every family in it. CI installs it (Debian's ``prometheus``) and sets ``SHOP_TEST_REQUIRE_PROMTOOL``,
+    so that a missing one fails there instead of skipping."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("SHOP_TEST_REQUIRE_PROMTOOL"):
+            pytest.fail("SHOP_TEST_REQUIRE_PROMTOOL is set, and there is no promtool on PATH")
+        pytest.skip("no promtool: apt-get install prometheus")
+    product = api.create_product(stock=1)
+    placed = api.place_order(customer, [(product["id"], 1)], expect=201)
+    api.wait_until_confirmed(customer, placed.json()["id"])  # shop_order_confirmations_total has a sample
+    scraped = api.http.get("/metrics")
+    assert scraped.status_code == 200
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=scraped.text, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

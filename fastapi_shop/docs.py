@@ -10,14 +10,13 @@ releases).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from shared.http.api import REDOC_JS_URL, STATIC_URL_PATH, SWAGGER_UI_URL
 
 router = APIRouter(include_in_schema=False)
 
-OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 FAVICON_URL = f"{STATIC_URL_PATH}/swagger-ui/favicon-32x32.png"
 
 
@@ -30,14 +29,9 @@ async def swagger_ui(request: Request) -> HTMLResponse:
         swagger_js_url=f"{SWAGGER_UI_URL}swagger-ui-bundle.js",
         swagger_css_url=f"{SWAGGER_UI_URL}swagger-ui.css",
         swagger_favicon_url=FAVICON_URL,
-        oauth2_redirect_url=OAUTH2_REDIRECT_URL,
+        # no OAuth2 redirect page, FastAPI's default: the password flow, the only one, does not redirect
+        oauth2_redirect_url=None,
     )
-
-
-@router.get(OAUTH2_REDIRECT_URL)
-async def swagger_ui_oauth2_redirect() -> HTMLResponse:
-    """Where Swagger UI's OAuth2 flows that redirect come back to (the password flow does not)."""
-    return get_swagger_ui_oauth2_redirect_html()
 
 
 @router.get("/redoc")

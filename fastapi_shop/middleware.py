@@ -22,13 +22,22 @@ from shared.observability import logs, metrics
 
 
 def route_of(scope: Scope) -> str:
-    """The route template the request matched, as the router left it in the scope (Starlette's
-    ``path_format``: ``/api/v1/orders/{order_id}``); ``unmatched`` when none did."""
+    """The route template the request matched (Starlette's ``path_format``: ``/api/v1/orders/{order_id}``);
+    ``unmatched`` when none did.
+
+    FastAPI's routes leave themselves in the scope (``scope["route"]``); Starlette's plain ones, such as
+    FastAPI's own ``/openapi.json``, leave only their endpoint, so the route is the app's route with that
+    endpoint."""
     route = scope.get("route")
     if isinstance(route, Route):
         return route.path_format
-    if isinstance(scope.get("endpoint"), StaticFiles):  # the /static mount
+    endpoint = scope.get("endpoint")
+    if isinstance(endpoint, StaticFiles):  # the /static mount
         return metrics.STATIC_ROUTE
+    if endpoint is not None and "app" in scope:
+        for candidate in scope["app"].router.routes:
+            if isinstance(candidate, Route) and candidate.endpoint is endpoint:
+                return candidate.path_format
     return metrics.UNMATCHED_ROUTE
 
 

@@ -8,12 +8,14 @@ Bodies with a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` are refused by Werk
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, abort, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_shop.routing import is_preflight
@@ -74,10 +76,18 @@ def add_request_id(response: Response) -> Response:
 
 def route_of() -> str:
     """The route template the request matched (:func:`shared.observability.metrics.route_template`);
-    ``unmatched`` when none did."""
-    if request.url_rule is None:
+    ``unmatched`` when none did. A 405 has matched a path, not a method: it is counted under that path's
+    template, as Starlette's router does for the FastAPI app (Werkzeug leaves ``url_rule`` unset then)."""
+    rule = request.url_rule
+    if rule is None and isinstance(request.routing_exception, MethodNotAllowed):
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        for method in request.routing_exception.valid_methods or ():
+            with contextlib.suppress(HTTPException):
+                rule, _ = adapter.match(method=method, return_rule=True)
+                break
+    if rule is None:
         return metrics.UNMATCHED_ROUTE
-    return metrics.route_template(request.url_rule.rule)
+    return metrics.route_template(rule.rule)
 
 
 def log_and_count(response: Response) -> Response:

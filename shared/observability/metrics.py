@@ -10,7 +10,8 @@
 | ``shop_outbox_oldest_pending_seconds`` | gauge | |
 
 ``route`` is the matched route's template as the OpenAPI document writes it (``/api/v1/orders/{order_id}``),
-never the raw path, so that ids do not make a series each; a request no route matched is ``unmatched``.
+never the raw path, so that ids do not make a series each (a ``405``'s is its path's template); a request
+whose path no route matched is ``unmatched``.
 The two outbox gauges are read from the database when ``/metrics`` is scraped
 (:func:`shared.db.statements.outbox_backlog`), so
 every process reports the same, true figure.
