@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contract_tests.conformance import Conformance
 from contract_tests.stacks import Deployment
 
 PROBLEM_TYPE_BASE = "https://shop.example/problems/"
@@ -38,13 +39,18 @@ class Customer:
 
 
 class Api:
-    """A client for one app; ``api.http`` is a plain ``httpx.Client`` on its base URL."""
+    """A client for one app; ``api.http`` is an ``httpx.Client`` on its base URL, whose every answer must
+    conform to the app's OpenAPI document (:mod:`contract_tests.conformance`)."""
 
     def __init__(self, name: str, deployment: Deployment) -> None:
         self.name = name
         self.deployment = deployment
         self.base_url = deployment.url(name)
-        self.http = httpx.Client(base_url=self.base_url, timeout=30)
+        # every answer is checked against the app's OpenAPI document (contract_tests/conformance.py)
+        self.conformance = Conformance(self.base_url)
+        self.http = httpx.Client(
+            base_url=self.base_url, timeout=30, event_hooks={"response": [self.conformance]}
+        )
         self._admin_auth: dict[str, str] | None = None
 
     def __enter__(self) -> Api:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from contract_tests.client import Api
+from contract_tests.conformance import NonConformingResponse
 from contract_tests.openapi import differences, meaning
 
 
@@ -86,3 +89,25 @@ def test_the_comparison_sees_a_change_in_meaning_and_only_that(
         changed = copy.deepcopy(document)
         change(changed)
         assert bool(differences(meaning(document), meaning(changed))) == differs
+
+
+def test_the_document_is_valid_openapi_3_1(api: Api) -> None:
+    document = api.http.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1.")
+    validate(document)  # openapi-spec-validator: the OpenAPI 3.1 schema, and every $ref resolves
+
+
+def test_every_answer_is_checked_against_the_apps_document(api: Api) -> None:
+    """The suite's client checks each answer (contract_tests/conformance.py); it does so here, and it refuses
+    what the document does not allow."""
+    before = api.conformance.checked
+    assert api.http.get("/api/v1/products", params={"limit": 1}).status_code == 200
+    assert api.conformance.checked == before + 1
+
+    products = httpx.Request("GET", f"{api.base_url}/api/v1/products")
+    with pytest.raises(NonConformingResponse, match="answered 200"):  # a page without its members
+        api.conformance(httpx.Response(200, json={"items": "none"}, request=products))
+    with pytest.raises(NonConformingResponse, match="answered 418"):  # a status the operation does not have
+        api.conformance(httpx.Response(418, json={}, request=products))
+    nowhere = httpx.Request("GET", f"{api.base_url}/api/v1/nowhere")
+    api.conformance(httpx.Response(404, text="not the document's to describe", request=nowhere))

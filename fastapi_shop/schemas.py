@@ -65,6 +65,13 @@ def _ascii_digits(value: object) -> object:
 UrlInteger = BeforeValidator(_ascii_digits)
 
 
+def _document_without_null(schema: dict[str, Any]) -> None:
+    """A member that may be left out but not null: its JSON schema without ``null``."""
+    (value,) = [member for member in schema.pop("anyOf") if member != {"type": "null"}]
+    schema.pop("default", None)  # None: left out
+    schema.update(value)
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -94,7 +101,8 @@ class TokenRequest(BaseModel):
     """OAuth2 password grant form (RFC 6749 §4.3.2); ``username`` is the email. Other fields a client sends
     (``scope``, ``client_id``) are ignored. A route takes it as ``Annotated[TokenRequest, Form()]``."""
 
-    grant_type: Literal["password"] | SkipJsonSchema[None] = None  # may be left out; a form has no null
+    # may be left out, and a form has no null (Optional, not a union with None: its errors stay at grant_type)
+    grant_type: Annotated[Literal["password"] | None, Field(json_schema_extra=_document_without_null)] = None
     # an empty field is a missing one (FastAPI reads "username=" so; Flask's schema does the same)
     username: Annotated[Text, Field(min_length=1)]
     password: Annotated[Text, Field(min_length=1, json_schema_extra={"writeOnly": True})]
@@ -117,13 +125,6 @@ class ProductCreate(RequestModel):
     description: Description = ""
     price_cents: PriceCents
     stock: Stock
-
-
-def _document_without_null(schema: dict[str, Any]) -> None:
-    """A member that may be left out but not null: its JSON schema without ``null``."""
-    (value,) = [member for member in schema.pop("anyOf") if member != {"type": "null"}]
-    schema.pop("default", None)  # None: left out
-    schema.update(value)
 
 
 class ProductUpdate(RequestModel):
