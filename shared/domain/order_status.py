@@ -9,7 +9,8 @@ from shared.domain.exceptions import OrderNotCancellable
 
 
 class OrderStatus(enum.StrEnum):
-    """Where an order is in its life cycle (the module docstring)."""
+    """Where an order is in its life cycle: ``pending``, then ``confirmed`` or ``cancelled``; a confirmed
+    order may still be cancelled."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
