@@ -188,10 +188,11 @@ def assert_problem(response: httpx.Response, status: int, slug: str | None = Non
 
 
 def assert_invalid(response: httpx.Response, **where: str) -> dict[str, Any]:
-    """Assert a 422 ``validation-error`` naming ``pointer=...``, ``parameter=...`` or ``header=...``."""
+    """Assert a 422 ``validation-error`` whose every error names ``pointer=...``, ``parameter=...`` or
+    ``header=...`` (one invalid member is one place, however many rules its value broke)."""
     problem = assert_problem(response, 422, "validation-error")
     ((kind, value),) = where.items()
-    assert value in [error.get(kind) for error in problem["errors"]], problem["errors"]
+    assert {error.get(kind) for error in problem["errors"]} == {value}, problem["errors"]
     for error in problem["errors"]:
         assert isinstance(error["detail"], str)
         assert error["detail"]

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_core.exceptions import OpenAPIError
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
@@ -46,7 +47,7 @@ class Conformance:
             self.openapi.validate_response(_Request(response.request), _Response(response))
         except (PathNotFound, OperationNotFound):
             return  # no operation of the document: not its to describe
-        except Exception as error:  # openapi-core's validation errors have no common public base
+        except OpenAPIError as error:
             request = response.request
             details = "; ".join(str(cause) for cause in _causes(error))
             raise NonConformingResponse(

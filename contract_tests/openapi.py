@@ -119,10 +119,13 @@ class _Normalizer:
         }
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
-        headers = {  # field names are case-insensitive (RFC 9110 §5.1)
-            name.lower(): self.schema(self.resolve(header).get("schema", {}))
-            for name, header in response.get("headers", {}).items()
-        }
+        headers = {}
+        for name, header in response.get("headers", {}).items():
+            header = self.resolve(header)
+            headers[name.lower()] = {  # field names are case-insensitive (RFC 9110 §5.1)
+                "required": header.get("required", False),
+                "schema": self.schema(header.get("schema", {})),
+            }
         return {"content": self.content(response), "headers": headers}
 
     def schema(self, schema: Any) -> Any:

@@ -113,9 +113,9 @@ def test_a_null_body_points_at_the_whole_body(api: Api, customer: Customer) -> N
 
 def test_every_invalid_member_is_reported(api: Api) -> None:
     response = api.http.post("/api/v1/auth/register", json={"email": "not-an-email", "password": "short"})
-    problem = assert_invalid(response, pointer="/email")
-    pointers = {error["pointer"] for error in problem["errors"]}
-    assert pointers == {"/email", "/password", "/full_name"}
+    problem = assert_problem(response, 422, "validation-error")
+    pointers = [error["pointer"] for error in problem["errors"]]
+    assert sorted(pointers) == ["/email", "/full_name", "/password"]  # each once
 
 
 @pytest.mark.parametrize(

@@ -185,7 +185,7 @@ def test_logins_beyond_the_hashing_slots_get_a_quick_503(
 
     def login_from(address: str) -> Request:
         # each from its own address: logins to one account from one address take turns
-        # (shared/domain/login_throttling.py)
+        # (shared/domain/logins.py)
         form = {"username": customer.email, "password": PASSWORD}
         return lambda http: http.post("/api/v1/auth/token", data=form, headers={"X-Forwarded-For": address})
 

@@ -1,4 +1,4 @@
-"""Login throttling (``shared/domain/login_throttling.py``): failed logins delay further attempts, per account
+"""Login throttling (``shared/domain/logins.py``): failed logins delay further attempts, per account
 from one client address and per client address, with ``429 login-throttled`` and ``Retry-After``.
 
 The apps' defaults: from the 5th failure of an account from one address on, attempts wait 1 s, then 2,

@@ -33,21 +33,32 @@ def test_both_documents_mean_the_same(documents: tuple[dict[str, Any], dict[str,
 def test_every_operation_has_an_id_and_every_answer_its_members_required(
     documents: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
-    """What a generated client needs: a name for each operation, and members it may rely on in each 2xx body
-    (a member left out of ``required`` becomes optional in the client's model)."""
+    """What a generated client needs: a name for each operation, and members it may rely on in each 2xx body,
+    nested objects included (a member left out of ``required`` becomes optional in the client's model)."""
     for document in documents:
         said = meaning(document)
         assert all(operation["operationId"] for operation in said["operations"].values())
-        answers = {
-            schema["$ref"]
+        pending = [
+            schema
             for operation in said["operations"].values()
             for status, response in operation["responses"].items()
             if status.startswith("2")
             for schema in response["content"].values()
-        }
-        for name in answers:
-            schema = said["schemas"][name]
-            assert schema.get("required") == sorted(schema["properties"]), name
+        ]
+        seen: set[str] = set()
+        while pending:
+            schema = pending.pop()
+            if "$ref" in schema:
+                if schema["$ref"] not in seen:
+                    seen.add(schema["$ref"])
+                    pending.append(said["schemas"][schema["$ref"]])
+                continue
+            if "properties" in schema:
+                assert schema.get("required") == sorted(schema["properties"]), schema
+                pending.extend(schema["properties"].values())
+            if "items" in schema:
+                pending.append(schema["items"])
+        assert {"Order", "OrderItem", "OrderPage", "Product", "ProductPage", "User", "Token"} <= seen
 
 
 def _drop_required_member(document: dict[str, Any]) -> None:

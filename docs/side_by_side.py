@@ -261,9 +261,9 @@ TOPICS = (
         A Pydantic model serializes what it describes: `from_attributes=True` lets `Order` read the ORM
         `Order`, its `items` relationship included, and `UtcTimestamp` is an `Annotated` type whose
         `PlainSerializer` formats the time. A marshmallow schema dumps the attributes it declares, field by
-        field, and a custom format is a `Field` subclass that overrides `_serialize`, with
-        `_jsonschema_type_mapping` so that apispec documents it as a date-time. Both formats call
-        `format_timestamp` in `shared/domain/`, so the two apps render a stored time the same way. On most
+        field, and a custom format is a field subclass that overrides `_serialize` (a `DateTime` one, so that
+        apispec documents it as a date-time). Both formats call
+        `format_timestamp` in `shared/http/api.py`, so the two apps render a stored time the same way. On most
         routes the framework serializes the handler's return value (`response_model`, `@blp.response`).
         `place_order` works differently in both apps: `render_order` renders the body once, inside the order's
         transaction, and the service stores it with the idempotency key; the route returns a raw `Response`
@@ -319,7 +319,7 @@ TOPICS = (
         differs="""
         Both read an opaque bearer token and look it up in `auth_tokens` with the same statement
         (`valid_token` in `shared/db/statements.py`), so a token from either app works on both, and both read
-        the header with `bearer_token` (`shared/domain/security.py`, the RFC 6750 grammar). FastAPI's
+        the header with `bearer_token` (`shared/http/authorization.py`, the RFC 6750 grammar). FastAPI's
         `OAuth2PasswordBearer`, subclassed as `BearerToken` to read it so, documents the OAuth2 password flow;
         `auto_error=False` lets a missing token reach `get_current_token`, whose 401 carries
         `WWW-Authenticate: Bearer` and becomes a problem document. Dependencies build on each other:
@@ -356,20 +356,23 @@ TOPICS = (
             ),
         ),
         differs="""
-        Starlette middleware wraps the ASGI app. `RequestContextMiddleware` is pure ASGI (`BaseHTTPMiddleware`
-        would get in the way of streaming and background tasks): it puts the request id on the scope, adds
-        `X-Request-ID` to the response's start message, and logs and counts the request
-        (`shared/observability/logs.py`, `shared/observability/metrics.py`) when the response body is
-        complete, before background tasks run; the route template for the metrics is what the router left in
-        the scope. The middleware added last is the outermost, so every response carries the id. Flask code
-        hooks into the request instead: `before_request` and `after_request` functions, registered by the
-        module's `init_app`, with the route template from `request.url_rule`. `after_request` also runs for
-        the responses of error handlers, so problem documents carry the id and are logged and counted too. The
-        1 MiB body limit needed code in both. FastAPI's own limit answers 413 in plain text, so
-        `BodySizeLimitMiddleware` answers with a problem document: at once for a `Content-Length` over the
-        limit, and for a chunked body from the read that crosses it. Werkzeug refuses a `Content-Length` over
-        `MAX_CONTENT_LENGTH` but reads a chunked body up to the limit and stops without an error, so the view
-        would see it truncated; `limit_chunked_body` looks one byte further and answers 413.
+        Starlette middleware wraps the ASGI app. `RequestContextMiddleware` is pure ASGI
+        (`BaseHTTPMiddleware` would get in the way of streaming and background tasks): it puts the
+        request id on the scope, adds `X-Request-ID` to the response's start message, and logs and
+        counts the request (`shared/observability/logs.py`, `shared/observability/metrics.py`) when
+        the response body is complete, before background tasks run; the route template for the metrics
+        is what the router left in the scope (for Starlette's plain routes, such as `/openapi.json`,
+        the route whose endpoint it left). The middleware added last is the outermost, so every
+        response carries the id. Flask code hooks into the request instead: `before_request` and
+        `after_request` functions, registered by the module's `init_app`, with the route template from
+        `request.url_rule` (for a 405, which leaves it unset, the rule the URL map matches with an
+        allowed method). `after_request` also runs for the responses of error handlers, so problem
+        documents carry the id and are logged and counted too. The 1 MiB body limit needed code in
+        both. FastAPI's own limit answers 413 in plain text, so `BodySizeLimitMiddleware` answers with
+        a problem document: at once for a `Content-Length` over the limit, and for a chunked body from
+        the read that crosses it. Werkzeug refuses a `Content-Length` over `MAX_CONTENT_LENGTH` but
+        reads a chunked body up to the limit and stops without an error, so the view would see it
+        truncated; `limit_chunked_body` looks one byte further and answers 413.
         """,
     ),
     Topic(

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=ShopRoute)
 
 class BearerToken(OAuth2PasswordBearer):
     """FastAPI's OAuth2 password-flow scheme (it documents the flow, so ``/docs`` can log in), reading the
-    header as :func:`shared.domain.security.bearer_token` does: strictly, as the Flask app does."""
+    header as :func:`shared.http.authorization.bearer_token` does: strictly, as the Flask app does."""
 
     async def __call__(self, request: HTTPConnection) -> str | None:
         return bearer_token(request.headers.getlist("Authorization"))
@@ -110,7 +110,7 @@ async def issue_token(
     The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
     ``login-throttled`` with ``Retry-After`` after repeated failures.
     """
-    # the throttle's rules: shared/domain/login_throttling.py
+    # the throttle's rules: shared/domain/logins.py
     ttl = settings.token_ttl_seconds
     access_token = await services.issue_token(
         session=session,

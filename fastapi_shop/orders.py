@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response, status
 from pydantic import AfterValidator, StringConstraints
-from pydantic.json_schema import SkipJsonSchema
 
 from fastapi_shop import outbox, services
 from fastapi_shop.auth import CurrentUser
@@ -19,7 +18,7 @@ from fastapi_shop.db import SessionDep
 from fastapi_shop.errors import problem_responses
 from fastapi_shop.resources import MailerDep, SessionmakerDep
 from fastapi_shop.routing import ShopRoute
-from fastapi_shop.schemas import Order, OrderCreate, OrderPage, PageQuery
+from fastapi_shop.schemas import Order, OrderCreate, OrderPage, PageQuery, document_without_null
 from shared.db import models
 from shared.domain import idempotency
 from shared.domain.limits import MAX_DB_ID
@@ -40,10 +39,11 @@ ParsedIdempotencyKey = Annotated[
     AfterValidator(idempotency.parse_idempotency_key),
 ]
 IdempotencyKeyHeader = Annotated[
-    ParsedIdempotencyKey | SkipJsonSchema[None],  # optional, and documented without a null
+    ParsedIdempotencyKey | None,  # optional, and documented without a null
     Header(
         alias=idempotency.HEADER,
         description="1..255 printable ASCII characters, bare or as a quoted Structured Field string",
+        json_schema_extra=document_without_null,
     ),
 ]
 

@@ -2,10 +2,11 @@
 password hashing.
 
 :func:`fastapi_shop.main.create_app` keeps them on ``app.state`` (the engine and session factory from the
-lifespan on); this module is the only code that reads ``app.state``. Routes declare what they need
-(``settings: SettingsDep``) and get a typed value, and a test replaces any of them with
-``app.dependency_overrides[get_mailer] = ...`` for every request (the lifespan's relay task is no request: it
-keeps the objects ``create_app`` was given). The Flask app keeps the same things in ``app.config`` and
+lifespan on); this module is the only code that reads ``app.state``, but for the pool queue, whose getter
+lives beside it in :mod:`fastapi_shop.db`. Routes declare what they need (``settings: SettingsDep``) and get a
+typed value, and a test replaces any of them with ``app.dependency_overrides[get_password_hashing] = ...``
+for every request (``tests/test_fastapi_app.py``; the lifespan's relay task is no request: it keeps the
+objects ``create_app`` was given). The Flask app keeps the same things in ``app.config`` and
 ``app.extensions`` (see ``flask_shop/extensions.py``).
 
 Each getter is ``async def`` although it awaits nothing: FastAPI calls a plain ``def`` dependency in its

@@ -19,7 +19,6 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from shared.domain import emails, limits
 from shared.domain.order_status import OrderStatus
@@ -65,7 +64,7 @@ def _ascii_digits(value: object) -> object:
 UrlInteger = BeforeValidator(_ascii_digits)
 
 
-def _document_without_null(schema: dict[str, Any]) -> None:
+def document_without_null(schema: dict[str, Any]) -> None:
     """A member that may be left out but not null: its JSON schema without ``null``."""
     (value,) = [member for member in schema.pop("anyOf") if member != {"type": "null"}]
     schema.pop("default", None)  # None: left out
@@ -101,8 +100,9 @@ class TokenRequest(BaseModel):
     """OAuth2 password grant form (RFC 6749 §4.3.2); ``username`` is the email. Other fields a client sends
     (``scope``, ``client_id``) are ignored. A route takes it as ``Annotated[TokenRequest, Form()]``."""
 
-    # may be left out, and a form has no null (Optional, not a union with None: its errors stay at grant_type)
-    grant_type: Annotated[Literal["password"] | None, Field(json_schema_extra=_document_without_null)] = None
+    # may be left out, and a form has no null: Optional, documented without null (with SkipJsonSchema[None]
+    # instead, Pydantic would validate a union and report an error for each of its members)
+    grant_type: Annotated[Literal["password"] | None, Field(json_schema_extra=document_without_null)] = None
     # an empty field is a missing one (FastAPI reads "username=" so; Flask's schema does the same)
     username: Annotated[Text, Field(min_length=1)]
     password: Annotated[Text, Field(min_length=1, json_schema_extra={"writeOnly": True})]
@@ -131,10 +131,10 @@ class ProductUpdate(RequestModel):
     """Partial update: members left out stay as they are; ``null`` is not a value."""
 
     # None marks a member left out (the route takes model_dump(exclude_unset=True)); null is refused below
-    name: Annotated[Name | None, Field(json_schema_extra=_document_without_null)] = None
-    description: Annotated[Description | None, Field(json_schema_extra=_document_without_null)] = None
-    price_cents: Annotated[PriceCents | None, Field(json_schema_extra=_document_without_null)] = None
-    stock: Annotated[Stock | None, Field(json_schema_extra=_document_without_null)] = None
+    name: Annotated[Name | None, Field(json_schema_extra=document_without_null)] = None
+    description: Annotated[Description | None, Field(json_schema_extra=document_without_null)] = None
+    price_cents: Annotated[PriceCents | None, Field(json_schema_extra=document_without_null)] = None
+    stock: Annotated[Stock | None, Field(json_schema_extra=document_without_null)] = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -206,9 +206,14 @@ class PageQuery(BaseModel):
 
 
 class ProductQuery(PageQuery):
-    # may be left out; a query string has no null
+    # may be left out, and a query string has no null (as grant_type above)
     q: Annotated[
-        Text | SkipJsonSchema[None], Field(max_length=200, description="case-insensitive name search")
+        Text | None,
+        Field(
+            max_length=200,
+            description="case-insensitive name search",
+            json_schema_extra=document_without_null,
+        ),
     ] = None
 
 
@@ -255,13 +260,13 @@ class InvalidMember(BaseModel):
 
     # members that may be left out, but are never null
     pointer: str | None = Field(
-        None, description="RFC 6901 JSON Pointer into the body", json_schema_extra=_document_without_null
+        None, description="RFC 6901 JSON Pointer into the body", json_schema_extra=document_without_null
     )
     parameter: str | None = Field(
-        None, description="query parameter name", json_schema_extra=_document_without_null
+        None, description="query parameter name", json_schema_extra=document_without_null
     )
     header: str | None = Field(
-        None, description="request header name", json_schema_extra=_document_without_null
+        None, description="request header name", json_schema_extra=document_without_null
     )
     detail: str
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastapi_shop.passwords import PasswordHashing
 from shared.db import login_throttles, statements
 from shared.db.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.domain import emails, login_throttling
+from shared.domain import emails, logins
 from shared.domain.exceptions import (
     EmailTaken,
     IdempotencyKeyInUse,
@@ -67,18 +67,17 @@ async def issue_token(
     email: str,
     password: str,
     client_address: str,
-    limits: login_throttling.LoginLimits,
+    limits: logins.LoginLimits,
     ttl_seconds: int,
 ) -> str | None:
     """A new opaque token for valid credentials, valid ``ttl_seconds``; ``None`` if they are wrong, which
     counts a failure of the account from ``client_address`` and of the address
-    (:mod:`shared.domain.login_throttling`).
+    (:mod:`shared.domain.logins`).
     Raises :class:`LoginThrottled`, without checking the password, while either is blocked, and
     :class:`ServiceUnavailable` if no hashing slot frees up in time."""
-    account, address = login_throttling.subjects(email, client_address)
-    await session.execute(
-        login_throttles.hold(account)
-    )  # concurrent attempts at this account from here take turns
+    account, address = logins.subjects(email, client_address)
+    # concurrent attempts at this account from here take turns
+    await session.execute(login_throttles.hold(account))
     if wait := await session.scalar(login_throttles.seconds_blocked(account, address)):
         raise LoginThrottled(wait)
     user = await session.scalar(statements.user_by_email(email))

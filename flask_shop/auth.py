@@ -24,7 +24,7 @@ from flask_shop.extensions import login_manager
 from flask_shop.passwords import get_password_hashing
 from flask_shop.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from flask_shop.smorest import BEARER_SCHEME, Blueprint
-from shared.db.models import AuthToken, User
+from shared.db import models
 from shared.http.authorization import bearer_token
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts")
@@ -44,10 +44,10 @@ def unauthorized_error(detail: str) -> Unauthorized:
 class LoginUser(UserMixin):  # type: ignore[misc]
     """What flask-login calls the current user: the account and the token the request carried."""
 
-    auth_token: AuthToken
+    auth_token: models.AuthToken
 
     @property
-    def user(self) -> User:
+    def user(self) -> models.User:
         return self.auth_token.user
 
     def get_id(self) -> str:
@@ -105,7 +105,7 @@ def init_app(app: Flask) -> None:
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
 @blp.problem_responses(400, 409, 413, 415, 422, 503)
-def register(user_in: dict[str, Any]) -> User:
+def register(user_in: dict[str, Any]) -> models.User:
     """Create an account.
 
     409 ``email-taken`` if the email exists in any letter case.
@@ -124,7 +124,7 @@ def issue_token(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     The OAuth2 password grant (RFC 6749 §4.3): ``username`` is the email. 401 on wrong credentials; 429
     ``login-throttled`` with ``Retry-After`` after repeated failures.
     """
-    # the throttle's rules: shared/domain/login_throttling.py
+    # the throttle's rules: shared/domain/logins.py
     settings = current_app.config["SHOP_SETTINGS"]
     ttl = settings.token_ttl_seconds
     access_token = services.issue_token(
@@ -156,6 +156,6 @@ def logout() -> None:
 @token_required
 @blp.response(200, UserSchema)
 @blp.problem_responses(401, 503)
-def read_me() -> User:
+def read_me() -> models.User:
     """The caller's account."""
     return current_login().user

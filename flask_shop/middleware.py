@@ -36,7 +36,7 @@ class TrustedProxyFix:
 
     Werkzeug's ``ProxyFix`` (``x_for=1``) takes the header's last entry, the one the proxy appended; from any
     other peer the header is ignored, so a client cannot choose the address its failed logins count
-    against (:mod:`shared.domain.login_throttling`). ``ProxyFix`` alone would trust every peer.
+    against (:mod:`shared.domain.logins`). ``ProxyFix`` alone would trust every peer.
     """
 
     def __init__(self, app: WSGIApplication, trusted: Collection[str]) -> None:

@@ -24,7 +24,7 @@ from flask_shop.schemas import (
     PageQuerySchema,
 )
 from flask_shop.smorest import Blueprint
-from shared.db.models import Order
+from shared.db import models
 from shared.http import api as http_api
 from shared.observability import metrics
 
@@ -36,7 +36,7 @@ ORDER_ID = "<id:order_id>"  # 1..MAX_DB_ID in ASCII digits, else 404: flask_shop
 ORDER_SCHEMA = OrderSchema()  # built once: a schema instance copies its fields, and dumping reuses them
 
 
-def render_order(order: Order) -> str:
+def render_order(order: models.Order) -> str:
     """The order as the 201 body (``OrderSchema`` JSON); ``place_order`` stores it for replays."""
     return json.dumps(ORDER_SCHEMA.dump(order), separators=(",", ":"), ensure_ascii=False)
 
@@ -95,7 +95,7 @@ def list_orders(query: dict[str, Any]) -> dict[str, Any]:
 @token_required
 @blp.response(200, OrderSchema)
 @blp.problem_responses(401, 404, 503)
-def get_order(order_id: int) -> Order:
+def get_order(order_id: int) -> models.Order:
     """One of the caller's orders.
 
     Someone else's order is 404, as if it did not exist.
@@ -107,7 +107,7 @@ def get_order(order_id: int) -> Order:
 @token_required
 @blp.response(200, OrderSchema)
 @blp.problem_responses(401, 404, 409, 503)
-def cancel_order(order_id: int) -> Order:
+def cancel_order(order_id: int) -> models.Order:
     """Cancel an order and restore its stock.
 
     409 ``order-not-cancellable`` if it is already cancelled.

@@ -18,7 +18,7 @@ from flask_shop.schemas import (
     ProductUpdateSchema,
 )
 from flask_shop.smorest import Blueprint
-from shared.db.models import Product
+from shared.db import models
 from shared.http import api as http_api
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/products", description="Catalog")
@@ -45,7 +45,7 @@ def list_products(query: dict[str, Any]) -> dict[str, Any]:
 @blp.get(f"/{PRODUCT_ID}")
 @blp.response(200, ProductSchema)
 @blp.problem_responses(404, 503)
-def get_product(product_id: int) -> Product:
+def get_product(product_id: int) -> models.Product:
     """One product.
 
     404 if there is none with this id.
@@ -59,7 +59,7 @@ def get_product(product_id: int) -> Product:
 @blp.arguments(ProductCreateSchema)
 @blp.response(201, ProductSchema, headers=http_api.CREATED_HEADERS)
 @blp.problem_responses(400, 401, 403, 409, 413, 415, 422, 503)
-def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, str]]:
+def create_product(product_in: dict[str, Any]) -> tuple[models.Product, int, dict[str, str]]:
     """Add a product (admins only).
 
     409 ``sku-taken`` if the SKU exists.
@@ -74,7 +74,7 @@ def create_product(product_in: dict[str, Any]) -> tuple[Product, int, dict[str, 
 @blp.arguments(ProductUpdateSchema)
 @blp.response(200, ProductSchema)
 @blp.problem_responses(400, 401, 403, 404, 413, 415, 422, 503)
-def update_product(changes: dict[str, Any], product_id: int) -> Product:
+def update_product(changes: dict[str, Any], product_id: int) -> models.Product:
     """Change a product (admins only).
 
     Any of name, description, price_cents and stock; what the body leaves out stays as it is.

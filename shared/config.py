@@ -17,7 +17,7 @@
   second, then get a 503
 - ``SHOP_LOGIN_FAILURES_PER_ACCOUNT`` (5) and ``SHOP_LOGIN_FAILURES_PER_ADDRESS`` (100): failed logins (of
   one account from one client address; from one client address) before further attempts are delayed, 1 s
-  and doubling up to 15 minutes (:mod:`shared.domain.login_throttling`)
+  and doubling up to 15 minutes (:mod:`shared.domain.logins`)
 - ``FORWARDED_ALLOW_IPS`` (``127.0.0.1,::1``): comma-separated addresses or networks of trusted proxies, or
   ``*``; a request from one of them has its client address taken from ``X-Forwarded-For``. The same
   variable uvicorn and gunicorn read; the Flask app applies it itself (``flask_shop.middleware``)
@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
-from shared.domain.login_throttling import LoginLimits
+from shared.domain.logins import LoginLimits
 
 # the development database of compose (docker-compose.yml; docker-compose.override.yml publishes it on
 # localhost)

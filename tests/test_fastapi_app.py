@@ -1,8 +1,8 @@
 """The FastAPI app in process, tested the way FastAPI's documentation tests async code: ``httpx.AsyncClient``
 on an ``ASGITransport``, and the app's lifespan entered by the fixture. On the throwaway PostgreSQL, through
-asyncpg, like the real app. The mailer that records what it is sent is given to ``create_app``, not swapped in
-through ``app.dependency_overrides``: an override reaches what routes depend on, and the outbox relay, which
-the lifespan starts, depends on nothing (its mailer would be the default one).
+asyncpg, like the real app. ``app.dependency_overrides`` swaps what routes depend on (the password hashing,
+below); the mailer that records what it is sent is given to ``create_app`` instead, because the outbox relay,
+which the lifespan starts, depends on nothing and would keep the default one.
 
 These cover what the black-box contract suite cannot reach: what the mailer receives, a mailer that fails,
 two relays at once, expired idempotency keys, and the service layer's objects after commit.
@@ -28,9 +28,11 @@ from sqlalchemy.orm import Session
 from fastapi_shop import outbox, services
 from fastapi_shop.db import PoolQueue, create_engine, create_sessionmaker, get_session
 from fastapi_shop.main import create_app
+from fastapi_shop.resources import get_password_hashing
 from shared.config import Settings
 from shared.db.models import User
 from shared.domain.order_status import OrderStatus
+from shared.domain.security import HASHING_BUSY
 from shared.http.unavailable import ServiceUnavailable
 from tests.support import (
     RecordingMailer,
@@ -99,6 +101,34 @@ async def place_order(
     assert placed.status_code == 201, placed.text
     order: dict[str, Any] = placed.json()
     return order
+
+
+class BusyHashing:
+    """Password hashing with no free slot: every hash and check is refused, as after the queue's wait."""
+
+    async def hash(self, password: str) -> str:
+        raise ServiceUnavailable(HASHING_BUSY)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        raise ServiceUnavailable(HASHING_BUSY)
+
+
+async def test_a_registration_without_a_free_hashing_slot_is_a_503(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """FastAPI's way to swap what a route depends on: ``app.dependency_overrides``, here the process's bounded
+    password hashing (``PasswordHashingDep``), for every request until the override is removed."""
+    app.dependency_overrides[get_password_hashing] = BusyHashing
+    try:
+        body = {"email": f"{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD, "full_name": "Ada"}
+        refused = await client.post("/api/v1/auth/register", json=body)
+    finally:
+        app.dependency_overrides.clear()
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "2"
+    assert refused.json()["detail"] == HASHING_BUSY
+    assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201  # the real one again
 
 
 async def test_the_mailer_receives_the_confirmation(

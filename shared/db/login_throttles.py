@@ -1,4 +1,4 @@
-"""The statements of login throttling (:mod:`shared.domain.login_throttling` says who is throttled and for how
+"""The statements of login throttling (:mod:`shared.domain.logins` says who is throttled and for how
 long): the counts live in ``login_throttles``, so that every process of both apps shares them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.dml import ReturningInsert
 
 from shared.db.models import LoginThrottle
-from shared.domain.login_throttling import FORGET_AFTER, MAX_DELAY_SECONDS
+from shared.domain.logins import FORGET_AFTER, MAX_DELAY_SECONDS
 
 
 def hold(subject: str) -> ReturningInsert[tuple[str]]:

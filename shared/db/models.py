@@ -3,8 +3,7 @@
 Integrity lives in the database as well as in code: ``CHECK`` constraints keep stock and quantities in range,
 unique constraints keep account keys (:func:`shared.domain.emails.account_key`), SKUs and idempotency keys
 unique, and foreign keys keep orders attached to users and products. The Alembic revisions in
-``shared/db/migrations``
-create exactly this schema (``alembic check`` reports no difference).
+``shared/db/migrations`` create exactly this schema (``alembic check`` reports no difference).
 """
 
 from __future__ import annotations
@@ -291,7 +290,7 @@ class OutboxMessage(Base):
 
 class LoginThrottle(Base):
     """Failed logins of one ``subject``: an account from one client address, or one client address across
-    accounts (:mod:`shared.domain.login_throttling` builds the subjects, :mod:`shared.db.login_throttles`
+    accounts (:mod:`shared.domain.logins` builds the subjects, :mod:`shared.db.login_throttles`
     every statement on this table).
 
     ``failures`` counts since the last success (accounts) or since a quiet day (both); ``blocked_until``

@@ -11,6 +11,6 @@ into problem documents, and each app's services call them inside a transaction.
 - :mod:`~shared.domain.idempotency`: Idempotency-Key values, request fingerprints, replays
 - :mod:`~shared.domain.emails`: which email addresses are accepted, and when two name one account
 - :mod:`~shared.domain.security`: argon2id passwords, opaque tokens stored as SHA-256
-- :mod:`~shared.domain.login_throttling`: who is throttled after failed logins, and for how long
+- :mod:`~shared.domain.logins`: who is throttled after failed logins, and for how long
 - :mod:`~shared.domain.confirmation`: the order confirmation email
 """

@@ -61,7 +61,7 @@ class IdempotencyKeyInUse(DomainError):
 
 class LoginThrottled(DomainError):
     """A login attempt while the account (from this address) or the address is blocked
-    (:mod:`shared.domain.login_throttling`), with ``retry_after_seconds`` (>= 1) to wait."""
+    (:mod:`shared.domain.logins`), with ``retry_after_seconds`` (>= 1) to wait."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Too many failed logins. Try again in {retry_after_seconds} seconds.")

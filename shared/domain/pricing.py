@@ -29,7 +29,7 @@ class StockedProduct(Protocol):
     def price_cents(self) -> int: ...
 
 
-class Quantity(Protocol):
+class LineItem(Protocol):
     """A line item's product and number of units (a :class:`PricedLine`, or an ``OrderItem`` row)."""
 
     @property
@@ -89,14 +89,14 @@ def order_total_cents(lines: Sequence[PricedLine]) -> int:
     return sum(line.line_total_cents for line in lines)
 
 
-def take_stock(products: Mapping[int, StockedProduct], lines: Iterable[Quantity]) -> None:
+def take_stock(products: Mapping[int, StockedProduct], lines: Iterable[LineItem]) -> None:
     """Take each line's units out of its product's stock (lines :func:`price_order` has checked, so no stock
     goes below zero; the database's ``CHECK (stock >= 0)`` backs that up)."""
     for line in lines:
         products[line.product_id].stock -= line.quantity
 
 
-def return_stock(products: Mapping[int, StockedProduct], lines: Iterable[Quantity]) -> None:
+def return_stock(products: Mapping[int, StockedProduct], lines: Iterable[LineItem]) -> None:
     """Put each line's units back in its product's stock (a cancelled order's line items)."""
     for line in lines:
         products[line.product_id].stock += line.quantity

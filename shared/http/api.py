@@ -30,9 +30,8 @@ MAX_REQUEST_LINE_BYTES = 4094  # "METHOD target HTTP/1.1", without its CRLF
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190  # one field line, "name: value" and its CRLF
 
-# OpenAPI response headers, by status: a 429 (shared/domain/login_throttling.py) and a 503
-# (shared/http/unavailable.py) say when
-# to try again
+# OpenAPI response headers, by status: a 429 (shared/domain/logins.py) and a 503 (shared/http/unavailable.py)
+# say when to try again
 _RETRY_AFTER: dict[str, object] = {
     "description": "Seconds to wait before trying again",
     "schema": {"type": "integer"},
@@ -44,6 +43,7 @@ RESPONSE_HEADERS: dict[int, dict[str, dict[str, object]]] = {
 # ... and of a 201: where the new resource is, and for an order whether the answer is a replay (docs/api.md)
 _LOCATION: dict[str, object] = {
     "description": "The path of the new resource",
+    "required": True,
     "schema": {"type": "string", "format": "uri-reference"},
 }
 CREATED_HEADERS: dict[str, dict[str, object]] = {"Location": _LOCATION}

@@ -13,8 +13,7 @@
 never the raw path, so that ids do not make a series each (a ``405``'s is its path's template); a request
 whose path no route matched is ``unmatched``.
 The two outbox gauges are read from the database when ``/metrics`` is scraped
-(:func:`shared.db.statements.outbox_backlog`), so
-every process reports the same, true figure.
+(:func:`shared.db.statements.outbox_backlog`), so every process reports the same, true figure.
 
 Several worker processes (gunicorn's, or uvicorn's ``--workers``): each process counts in its own memory,
 so a scrape would see one worker's share. prometheus-client's multiprocess mode fixes that: when

@@ -10,9 +10,8 @@ from shared.db.models import Base
 from shared.db.revisions import lock_migrations, unlock_migrations
 
 config = context.config
-if (
-    config.config_file_name is not None
-):  # the alembic CLI with alembic.ini; python -m shared.db configures itself
+# the alembic CLI with alembic.ini; python -m shared.db configures itself
+if config.config_file_name is not None:
     fileConfig(config.config_file_name)
 
 target_metadata = Base.metadata

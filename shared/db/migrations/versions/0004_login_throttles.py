@@ -1,5 +1,5 @@
 """Failed logins, counted per account and client address and per client address
-(``shared.domain.login_throttling``).
+(``shared.domain.logins``).
 
 A new table only: nothing existing is locked or rewritten, and the release before this one ignores it.
 
