@@ -29,7 +29,7 @@ LOCK_TIMEOUT_SECONDS = 2
 CONNECT_TIMEOUT_SECONDS = 3
 READINESS_TIMEOUT_SECONDS = 2
 MARGIN_SECONDS = 2  # scheduling on a busy 2-core machine: the bound is what matters, not the speed
-HASH_QUEUE_SECONDS = 1  # how long a login waits for a hashing slot before its 503 (shared/domain/security.py)
+HASH_QUEUE_SECONDS = 1  # how long a login waits for a hashing slot before its 503 (shared/unavailable.py)
 SLOW_CHECK_SECONDS = 3 * HASH_QUEUE_SECONDS  # how long each login holds its slot here (slow_password_hash)
 
 FAKE_AUTH = {"Authorization": "Bearer not-a-token-the-database-is-asked-about"}

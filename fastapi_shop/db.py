@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fastapi_shop.resources import SessionmakerDep
 from shared.config import Settings
-from shared.http.unavailable import ServiceUnavailable, describe, unavailable_reason
+from shared.unavailable import ServiceUnavailable, describe, unavailable_reason
 
 log = logging.getLogger("shop.db")
 
@@ -35,7 +35,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     PostgreSQL's statement, lock and idle-in-transaction timeouts as it starts (asyncpg's
     ``server_settings``). ``command_timeout`` is asyncpg's own limit on each statement, for a server that
     cannot enforce its timeout (frozen, unreachable). Each of these fails the request with a 503
-    (:mod:`shared.http.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart)
+    (:mod:`shared.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart)
     at checkout, so a request after a restart does not fail on a stale connection.
 
     Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another

@@ -3,7 +3,7 @@
 Handlers cover domain exceptions (via :mod:`shared.http.problems`), Starlette/FastAPI HTTP errors (404 for
 unknown routes and malformed path ids, 405 with ``Allow``, 413, 415, 401, 403), request validation (422 with
 JSON Pointers; malformed JSON is 400), a database or resource that is unavailable right now (503 with
-``Retry-After``, see :mod:`shared.http.unavailable`) and anything unhandled (500, no trace to the client).
+``Retry-After``, see :mod:`shared.unavailable`) and anything unhandled (500, no trace to the client).
 ``problem_responses`` documents the same errors in the OpenAPI document.
 """
 
@@ -30,10 +30,11 @@ from shared.http.problems import (
     domain_problem,
     http_problem,
     json_pointer,
+    unavailable_problem_for,
     validation_problem,
 )
 from shared.http.request_id import HEADER as REQUEST_ID_HEADER
-from shared.http.unavailable import ServiceUnavailable, unavailable_problem_for
+from shared.unavailable import ServiceUnavailable
 
 log = logging.getLogger("shop.errors")
 

@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from shared.domain.security import HASH_QUEUE_SECONDS, HASHING_BUSY, hash_password, verify_password
-from shared.http.unavailable import ServiceUnavailable
+from shared.domain.security import hash_password, verify_password
+from shared.unavailable import HASH_QUEUE_SECONDS, HASHING_BUSY, ServiceUnavailable
 
 T = TypeVar("T")
 

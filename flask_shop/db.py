@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
-from shared.http.unavailable import describe, unavailable_reason
+from shared.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.db")
 
@@ -52,7 +52,7 @@ def create_engine(settings: Settings) -> Engine:
     PostgreSQL's statement, lock and idle-in-transaction timeouts as it starts (libpq's ``options``).
     :class:`DeadlineConnection` bounds each wait for the server, for a server that cannot enforce its
     timeout (frozen, unreachable). Each of these fails the request with a 503
-    (:mod:`shared.http.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart)
+    (:mod:`shared.unavailable`). ``pool_pre_ping`` replaces a connection the server dropped (a restart)
     at checkout, so a request after a restart does not fail on a stale connection.
 
     Behind a pooler in transaction mode (``SHOP_DB_TRANSACTION_POOLER``) each transaction may run on another

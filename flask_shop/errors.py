@@ -3,7 +3,7 @@
 Flask's defaults are HTML pages. These handlers cover domain exceptions (via :mod:`shared.http.problems`),
 every Werkzeug HTTP error (404 for unknown routes, 405 with ``Allow``, 400 malformed JSON, 413, 415, 401,
 403), webargs validation errors (422, marshmallow messages flattened into JSON Pointers), a database or
-resource that is unavailable right now (503 with ``Retry-After``, see :mod:`shared.http.unavailable`) and
+resource that is unavailable right now (503 with ``Retry-After``, see :mod:`shared.unavailable`) and
 anything unhandled (500, logged, no trace to the client).
 """
 
@@ -24,9 +24,10 @@ from shared.http.problems import (
     domain_problem,
     http_problem,
     json_pointer,
+    unavailable_problem_for,
     validation_problem,
 )
-from shared.http.unavailable import ServiceUnavailable, unavailable_problem_for
+from shared.unavailable import ServiceUnavailable
 
 log = logging.getLogger("shop.errors")
 

@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.db import login_throttles, statements
 from shared.domain.confirmation import confirmation_email
 from shared.domain.order_status import OrderStatus, can_transition
-from shared.http.unavailable import describe, unavailable_reason
 from shared.mailer import Mailer
 from shared.observability import metrics
+from shared.unavailable import describe, unavailable_reason
 
 log = logging.getLogger("shop.outbox")
 

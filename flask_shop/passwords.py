@@ -17,8 +17,8 @@ from typing import TypeVar
 
 from flask import Flask, current_app
 
-from shared.domain.security import HASH_QUEUE_SECONDS, HASHING_BUSY, hash_password, verify_password
-from shared.http.unavailable import ServiceUnavailable
+from shared.domain.security import hash_password, verify_password
+from shared.unavailable import HASH_QUEUE_SECONDS, HASHING_BUSY, ServiceUnavailable
 
 T = TypeVar("T")
 

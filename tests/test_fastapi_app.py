@@ -32,8 +32,7 @@ from fastapi_shop.resources import get_password_hashing
 from shared.config import Settings
 from shared.db.models import User
 from shared.domain.order_status import OrderStatus
-from shared.domain.security import HASHING_BUSY
-from shared.http.unavailable import ServiceUnavailable
+from shared.unavailable import HASHING_BUSY, ServiceUnavailable
 from tests.support import (
     RecordingMailer,
     expire_idempotency_key,

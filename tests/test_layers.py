@@ -19,8 +19,9 @@ MAY_IMPORT = {
     "domain": set(),
     "config": {"domain"},
     "mailer": set(),
+    "unavailable": set(),
     "db": {"domain", "config"},
-    "http": {"domain"},
+    "http": {"domain", "unavailable"},
     "observability": {"domain", "config", "http"},
 }
 FRAMEWORKS = {

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from shared.http.unavailable import ServiceUnavailable, describe, unavailable_reason
+from shared.unavailable import ServiceUnavailable, describe, unavailable_reason
 
 
 def wrapped(error: Exception, *, invalidated: bool = False) -> sa_exc.StatementError:

@@ -15,8 +15,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 TOKEN_BYTES = 32
-HASH_QUEUE_SECONDS = 1  # how long a request waits for a free hashing slot (the apps' passwords.py)
-HASHING_BUSY = "Too many password checks are in progress."
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so that "no such user" costs as much as "wrong password".

@@ -30,7 +30,7 @@ MAX_REQUEST_LINE_BYTES = 4094  # "METHOD target HTTP/1.1", without its CRLF
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190  # one field line, "name: value" and its CRLF
 
-# OpenAPI response headers, by status: a 429 (shared/domain/logins.py) and a 503 (shared/http/unavailable.py)
+# OpenAPI response headers, by status: a 429 (shared/domain/logins.py) and a 503 (shared/unavailable.py)
 # say when to try again
 _RETRY_AFTER: dict[str, object] = {
     "description": "Seconds to wait before trying again",

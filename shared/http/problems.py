@@ -9,12 +9,16 @@ statuses appear here and in each app's ``errors.py``, never in services.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from shared.domain import exceptions
+from shared.unavailable import RETRY_AFTER_SECONDS, describe, unavailable_reason
+
+log = logging.getLogger("shop.errors")
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://shop.example/problems/"
@@ -122,3 +126,26 @@ def domain_problem(exc: exceptions.DomainError) -> Problem:
         extensions=extensions,
         headers=headers,
     )
+
+
+def unavailable_problem(detail: str) -> Problem:
+    """503 ``service-unavailable`` with ``Retry-After``: the request could succeed later
+    (:mod:`shared.unavailable`)."""
+    return Problem(
+        status=503,
+        type=TYPE_BASE + "service-unavailable",
+        title="Service unavailable, try again shortly.",
+        detail=detail,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def unavailable_problem_for(exc: BaseException, *, method: str, path: str) -> Problem | None:
+    """The 503 problem for ``exc`` raised while serving ``method path``, logged as one warning line without a
+    traceback; ``None`` when ``exc`` is none of the cases of :func:`shared.unavailable.unavailable_reason` (a
+    bug: the caller answers ``500`` and logs the traceback)."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return None
+    log.warning("503 on %s %s: %s (%s)", method, path, reason, describe(exc))
+    return unavailable_problem(reason)

@@ -3,22 +3,20 @@
 A lost, refused or frozen database, a lock or statement that timed out, no free pooled connection, or no
 free password-hashing slot: none of these is the client's fault or a bug in the code, and the same request
 may well succeed a moment later. Each app answers them with ``503`` and ``Retry-After`` (RFC 9110 §15.6.4,
-§10.2.3) through :func:`unavailable_problem_for`, never with a ``500``. Nothing was written: each write is one
-transaction, which the failure rolls back (or the server does, when the connection is gone).
+§10.2.3) through :func:`shared.http.problems.unavailable_problem_for`, never with a ``500``. Nothing was
+written: each write is one transaction, which the failure rolls back (or the server does, when the connection
+is gone).
 """
 
 from __future__ import annotations
 
-import logging
 import traceback
 
 from sqlalchemy import exc as sa_exc
 
-from shared.http.problems import TYPE_BASE, Problem
-
-log = logging.getLogger("shop.errors")
-
 RETRY_AFTER_SECONDS = 2
+HASH_QUEUE_SECONDS = 1  # how long a request waits for a free password-hashing slot (the apps' passwords.py)
+HASHING_BUSY = "Too many password checks are in progress."
 """What ``Retry-After`` says on every 503: long enough for a lock or a pool to free up, short enough that a
 restarted database is back by then."""
 
@@ -75,25 +73,3 @@ def unavailable_reason(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) or (sqlstate or "").startswith("08"):  # class 08: connection exception
         return _UNREACHABLE
     return None
-
-
-def unavailable_problem(detail: str) -> Problem:
-    """503 ``service-unavailable`` with ``Retry-After``: the request could succeed later."""
-    return Problem(
-        status=503,
-        type=TYPE_BASE + "service-unavailable",
-        title="Service unavailable, try again shortly.",
-        detail=detail,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
-
-
-def unavailable_problem_for(exc: BaseException, *, method: str, path: str) -> Problem | None:
-    """The 503 problem for ``exc`` raised while serving ``method path``, logged as one warning line without a
-    traceback; ``None`` when ``exc`` is none of the cases of :func:`unavailable_reason` (a bug: the caller
-    answers ``500`` and logs the traceback)."""
-    reason = unavailable_reason(exc)
-    if reason is None:
-        return None
-    log.warning("503 on %s %s: %s (%s)", method, path, reason, describe(exc))
-    return unavailable_problem(reason)
