@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests.conformance import Conformance
+from contract_tests.conformance import Conformance, checked_client
 from contract_tests.stacks import Deployment
 
 PROBLEM_TYPE_BASE = "https://shop.example/problems/"
@@ -48,9 +48,7 @@ class Api:
         self.base_url = deployment.url(name)
         # every answer is checked against the app's OpenAPI document (contract_tests/conformance.py)
         self.conformance = Conformance(self.base_url)
-        self.http = httpx.Client(
-            base_url=self.base_url, timeout=30, event_hooks={"response": [self.conformance]}
-        )
+        self.http = checked_client(self.base_url, conformance=self.conformance)
         self._admin_auth: dict[str, str] | None = None
 
     def __enter__(self) -> Api:

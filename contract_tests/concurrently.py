@@ -9,7 +9,7 @@ from contextlib import ExitStack
 
 import httpx
 
-from contract_tests.conformance import Conformance
+from contract_tests.conformance import Conformance, checked_client
 
 Request = Callable[[httpx.Client], httpx.Response]
 
@@ -37,7 +37,7 @@ def run_together(
         assert check.openapi is not None
 
     def client_of(url: str) -> httpx.Client:
-        return httpx.Client(base_url=url, timeout=timeout, event_hooks={"response": [conformance[url]]})
+        return checked_client(url, timeout=timeout, conformance=conformance[url])
 
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=len(requests)) as pool:
         clients = [stack.enter_context(client_of(url)) for url in base_urls]

@@ -66,6 +66,15 @@ def _causes(error: BaseException) -> list[BaseException]:
     return found
 
 
+def checked_client(
+    base_url: str, *, timeout: float = 30, conformance: Conformance | None = None
+) -> httpx.Client:
+    """An ``httpx.Client`` on ``base_url`` whose every answer is checked (by ``conformance``, or a new
+    :class:`Conformance` for that URL): what every client of the suite is."""
+    check = conformance or Conformance(base_url)
+    return httpx.Client(base_url=base_url, timeout=timeout, event_hooks={"response": [check]})
+
+
 class _Request:
     """An ``httpx.Request`` as openapi-core reads a request (its ``Request`` protocol)."""
 

@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 
 from contract_tests.client import PASSWORD, Api, Customer, assert_problem
 from contract_tests.concurrently import Request, run_together
+from contract_tests.conformance import checked_client
 from contract_tests.stacks import Deployment
 
 # the apps' defaults (shared/config.py), which every stack runs with
@@ -85,7 +86,7 @@ def test_every_operation_answers_503_while_the_database_is_unreachable(
     database_url = f"postgresql://shop@127.0.0.1:{closed_port}/shop"
     with (
         deployment.start_variant(app, {"DATABASE_URL": database_url}) as url,
-        httpx.Client(base_url=url) as http,
+        checked_client(url) as http,
     ):
         for method, path, kwargs in DATABASE_OPERATIONS:
             response, seconds = timed(http, method, path, **kwargs)

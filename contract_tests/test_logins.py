@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from contract_tests.client import PASSWORD, Api, Customer, assert_problem, unique
+from contract_tests.conformance import checked_client
 from contract_tests.stacks import Deployment
 
 FREE_FAILURES_PER_ACCOUNT = 5  # the apps' default SHOP_LOGIN_FAILURES_PER_ACCOUNT
@@ -103,7 +104,7 @@ def test_one_address_failing_on_many_accounts_is_throttled(
     stuffer, other = client_address(), client_address()
     with (
         deployment.start_variant(app, {"SHOP_LOGIN_FAILURES_PER_ADDRESS": "3"}) as url,
-        httpx.Client(base_url=url, timeout=30) as variant,
+        checked_client(url) as variant,
     ):
         for _ in range(3):
             assert_problem(login(variant, unique("victim-") + "@example.com", PASSWORD, stuffer), 401)

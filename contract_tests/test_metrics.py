@@ -7,11 +7,11 @@ import os
 import shutil
 import subprocess
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contract_tests.client import Api, Customer, unique
+from contract_tests.conformance import checked_client
 
 # sample name -> its labels, as both apps must expose them ("" for a sample without labels)
 EXPECTED_SAMPLES = {
@@ -145,7 +145,7 @@ def test_requests_are_counted_across_worker_processes(api: Api) -> None:
     before = value(scrape(api), "http_requests_total", **read)
     requests = 40
     for _ in range(requests):
-        with httpx.Client(base_url=api.base_url, timeout=10) as fresh:
+        with checked_client(api.base_url, timeout=10, conformance=api.conformance) as fresh:
             assert fresh.get(f"/api/v1/products/{product['id']}").status_code == 200
     assert value(scrape(api), "http_requests_total", **read) - before == requests
 
