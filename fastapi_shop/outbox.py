@@ -99,8 +99,7 @@ async def relay_pending(
 
 async def purge_expired(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
-    login counts that block nothing and were last added to a day ago
-    (:mod:`shared.domain.logins`)."""
+    login counts that block nothing and were last added to a day ago (:mod:`shared.domain.logins`)."""
     async with sessionmaker() as session:
         await session.execute(statements.purge_expired_idempotency_keys())
         await session.execute(login_throttles.purge_forgotten())
