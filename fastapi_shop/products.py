@@ -56,13 +56,13 @@ async def get_product(product_id: ProductId, session: SessionDep) -> models.Prod
     },
 )
 async def create_product(
-    product_in: ProductCreate, _admin: AdminUser, session: SessionDep, response: Response
+    product_in: ProductCreate, admin: AdminUser, session: SessionDep, response: Response
 ) -> models.Product:
     """Add a product (admins only).
 
     409 ``sku-taken`` if the SKU exists.
     """
-    product = await services.create_product(session=session, **product_in.model_dump())
+    product = await services.create_product(session=session, actor=admin, **product_in.model_dump())
     response.headers["Location"] = str(router.url_path_for("get_product", product_id=product.id))
     return product
 
@@ -74,12 +74,12 @@ async def create_product(
     responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 503),
 )
 async def update_product(
-    product_id: ProductId, changes: ProductUpdate, _admin: AdminUser, session: SessionDep
+    product_id: ProductId, changes: ProductUpdate, admin: AdminUser, session: SessionDep
 ) -> models.Product:
     """Change a product (admins only).
 
     Any of name, description, price_cents and stock; what the body leaves out stays as it is.
     """
     return await services.update_product(
-        session=session, product_id=product_id, changes=changes.model_dump(exclude_unset=True)
+        session=session, actor=admin, product_id=product_id, changes=changes.model_dump(exclude_unset=True)
     )

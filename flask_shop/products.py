@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 
 from flask_shop import services
-from flask_shop.auth import admin_required
+from flask_shop.auth import admin_required, current_login
 from flask_shop.content_types import require_json
 from flask_shop.db import get_session
 from flask_shop.schemas import (
@@ -64,7 +64,7 @@ def create_product(product_in: dict[str, Any]) -> tuple[models.Product, int, dic
 
     409 ``sku-taken`` if the SKU exists.
     """
-    product = services.create_product(session=get_session(), **product_in)
+    product = services.create_product(session=get_session(), actor=current_login().user, **product_in)
     return product, 201, {"Location": url_for("catalog.get_product", product_id=product.id)}
 
 
@@ -79,4 +79,6 @@ def update_product(changes: dict[str, Any], product_id: int) -> models.Product:
 
     Any of name, description, price_cents and stock; what the body leaves out stays as it is.
     """
-    return services.update_product(session=get_session(), product_id=product_id, changes=changes)
+    return services.update_product(
+        session=get_session(), actor=current_login().user, product_id=product_id, changes=changes
+    )

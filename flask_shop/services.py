@@ -20,30 +20,50 @@ from sqlalchemy.orm import Session
 
 from flask_shop.passwords import PasswordHashing
 from shared.db import login_throttles, statements
-from shared.db.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
+from shared.db.models import (
+    AdminSession,
+    AuditEntry,
+    AuthToken,
+    IdempotencyKey,
+    Order,
+    OutboxMessage,
+    Product,
+    User,
+)
 from shared.domain import emails, logins
+from shared.domain.audit import AuditAction, changed_fields
 from shared.domain.exceptions import (
     EmailTaken,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     LoginThrottled,
+    NotAnAdmin,
     NotFound,
+    OwnAdminRight,
     SkuTaken,
 )
 from shared.domain.idempotency import PlacedOrder, order_fingerprint
+from shared.domain.limits import ADMIN_SESSION_MAX_SECONDS
 from shared.domain.order_status import ensure_cancellable
-from shared.domain.pricing import price_order, return_stock, take_stock
+from shared.domain.pricing import add_stock, price_order, return_stock, take_stock
 from shared.domain.security import new_token
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
 
 def register_user(
-    *, session: Session, passwords: PasswordHashing, email: str, password: str, full_name: str
+    *,
+    session: Session,
+    passwords: PasswordHashing,
+    email: str,
+    password: str,
+    full_name: str,
+    actor: User | None = None,
 ) -> User:
     """Insert a user with an argon2id hash; ``email`` is normalized (:func:`shared.domain.emails.normalize`,
-    as the schema does). Raises :class:`EmailTaken` if its account key is taken (also when racing another
-    insert), :class:`ServiceUnavailable` if no hashing slot frees up in time (:mod:`flask_shop.passwords`)."""
+    as the schema does); ``actor``: the admin creating it in the back office, recorded in the audit trail.
+    Raises :class:`EmailTaken` if its account key is taken (also when racing another insert),
+    :class:`ServiceUnavailable` if no hashing slot frees up in time (:mod:`flask_shop.passwords`)."""
     password_hash = passwords.hash(password)
     user: User | None = session.scalar(
         insert(User)
@@ -55,6 +75,8 @@ def register_user(
     )
     if user is None:
         raise EmailTaken(f"{email} is already registered.")
+    if actor is not None:
+        session.add(AuditEntry.record(actor=actor, action=AuditAction.USER_CREATED, row=user))
     session.commit()
     return user
 
@@ -74,6 +96,34 @@ def issue_token(
     (:mod:`shared.domain.logins`).
     Raises :class:`LoginThrottled`, without checking the password, while either is blocked, and
     :class:`ServiceUnavailable` if no hashing slot frees up in time."""
+    user = _check_password(
+        session=session,
+        passwords=passwords,
+        email=email,
+        password=password,
+        client_address=client_address,
+        limits=limits,
+    )
+    if user is None:
+        return None
+    token, token_hash = new_token()
+    expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check
+    session.add(AuthToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
+    session.commit()
+    return token
+
+
+def _check_password(
+    *,
+    session: Session,
+    passwords: PasswordHashing,
+    email: str,
+    password: str,
+    client_address: str,
+    limits: logins.LoginLimits,
+) -> User | None:
+    """The user whose credentials these are, or ``None`` after counting (and committing) a failure; the
+    throttle's rules are :mod:`shared.domain.logins`. Raises :class:`LoginThrottled` while blocked."""
     account, address = logins.subjects(email, client_address)
     # concurrent attempts at this account from here take turns
     session.execute(login_throttles.hold(account))
@@ -87,11 +137,7 @@ def issue_token(
         session.commit()
         return None
     session.execute(login_throttles.forget(account))
-    token, token_hash = new_token()
-    expires_at = func.now() + timedelta(seconds=ttl_seconds)  # the database's clock, as in the check
-    session.add(AuthToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
-    session.commit()
-    return token
+    return user
 
 
 def authenticate_token(*, session: Session, token: str) -> AuthToken | None:
@@ -127,9 +173,10 @@ def get_product(*, session: Session, product_id: int) -> Product:
 
 
 def create_product(
-    *, session: Session, sku: str, name: str, description: str, price_cents: int, stock: int
+    *, session: Session, actor: User, sku: str, name: str, description: str, price_cents: int, stock: int
 ) -> Product:
-    """Insert a product; raises :class:`SkuTaken` (also when racing another insert of the SKU)."""
+    """Insert a product, recorded in the audit trail as the admin ``actor``'s; raises :class:`SkuTaken`
+    (also when racing another insert of the SKU)."""
     product: Product | None = session.scalar(
         insert(Product)
         .values(sku=sku, name=name, description=description, price_cents=price_cents, stock=stock)
@@ -138,23 +185,57 @@ def create_product(
     )
     if product is None:
         raise SkuTaken(f"SKU {sku} already exists.")
+    session.add(AuditEntry.record(actor=actor, action=AuditAction.PRODUCT_CREATED, row=product))
     session.commit()
     return product
 
 
-def update_product(*, session: Session, product_id: int, changes: dict[str, Any]) -> Product:
-    """Set ``changes`` (any of name, description, price_cents, stock); raises :class:`NotFound`."""
+def update_product(*, session: Session, actor: User, product_id: int, changes: dict[str, Any]) -> Product:
+    """Set ``changes`` (any of name, description, price_cents, stock), recorded in the audit trail as the
+    admin ``actor``'s; raises :class:`NotFound`."""
     if not changes:
         return get_product(session=session, product_id=product_id)
-    product = session.scalar(
+    locked = _lock_products(session=session, product_ids=[product_id])
+    if product_id not in locked:
+        raise NotFound(f"Product {product_id} does not exist.")
+    before = AuditEntry.snapshot(locked[product_id])
+    product = session.scalars(
         update(Product)
         .where(Product.id == product_id)
         .values(**changes)  # updated_at: the column's onupdate
         .returning(Product)
         .execution_options(populate_existing=True)
-    )
-    if product is None:
+    ).one()
+    before, after = changed_fields(before, AuditEntry.snapshot(product))
+    if after:
+        audit = AuditEntry.record(
+            actor=actor, action=AuditAction.PRODUCT_UPDATED, row=product, before=before, after=after
+        )
+        session.add(audit)
+    session.commit()
+    return product
+
+
+def adjust_stock(*, session: Session, actor: User, product_id: int, delta: int, reason: str) -> Product:
+    """Add ``delta`` units to a product's stock (negative: take them away) for ``reason``, recorded in the
+    audit trail as the admin ``actor``'s.
+
+    The product row is locked as an order locks it (:func:`_lock_products`), so an adjustment and an order
+    take turns and neither's change is lost. Raises :class:`NotFound`, or :class:`StockOutOfRange` if the
+    stock would go below 0 (:func:`shared.domain.pricing.add_stock`).
+    """
+    locked = _lock_products(session=session, product_ids=[product_id])
+    if product_id not in locked:
         raise NotFound(f"Product {product_id} does not exist.")
+    product = locked[product_id]
+    before = {"stock": product.stock}
+    add_stock(product, delta)
+    after = {"stock": product.stock, "delta": delta, "reason": reason}
+    session.add(
+        AuditEntry.record(
+            actor=actor, action=AuditAction.STOCK_ADJUSTED, row=product, before=before, after=after
+        )
+    )
     session.commit()
     return product
 
@@ -238,16 +319,40 @@ def cancel_order(*, session: Session, user: User, order_id: int) -> Order:
     Locks the order row, then its products in id order (the same order :func:`place_order` uses).
     Raises :class:`NotFound` or :class:`OrderNotCancellable`.
     """
-    order = session.scalar(statements.lock_order(user.id, order_id))
+    order = session.scalar(statements.lock_order(order_id, user_id=user.id))
     if order is None:
         raise NotFound(f"Order {order_id} does not exist.")
+    cancelled = _cancel(session=session, order=order)
+    session.commit()
+    return cancelled
+
+
+def cancel_any_order(*, session: Session, actor: User, order_id: int) -> Order:
+    """Cancel any customer's order from the back office, as :func:`cancel_order` does, recorded in the audit
+    trail as the admin ``actor``'s. Raises :class:`NotFound` or :class:`OrderNotCancellable`."""
+    order = session.scalar(statements.lock_order(order_id, user_id=None))
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    before = AuditEntry.snapshot(order)
+    cancelled = _cancel(session=session, order=order)
+    after = AuditEntry.snapshot(cancelled)
+    session.add(
+        AuditEntry.record(
+            actor=actor, action=AuditAction.ORDER_CANCELLED, row=order, before=before, after=after
+        )
+    )
+    session.commit()
+    return cancelled
+
+
+def _cancel(*, session: Session, order: Order) -> Order:
+    """Cancel a locked order and put its units back in stock (uncommitted): its products are locked in id
+    order, the order :func:`place_order` uses. Raises :class:`OrderNotCancellable`."""
     ensure_cancellable(order.status)
     products = _lock_products(session=session, product_ids=[item.product_id for item in order.items])
     return_stock(products, order.items)
     # the UPDATE first flushes the stock changes; the row is locked by this transaction, so it is there
-    cancelled = session.scalars(statements.mark_cancelled(order.id)).one()
-    session.commit()
-    return cancelled
+    return session.scalars(statements.mark_cancelled(order.id)).one()
 
 
 def _lock_products(*, session: Session, product_ids: list[int]) -> dict[int, Product]:
@@ -279,3 +384,75 @@ def _claim_idempotency_key(
     if stored.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used with a different request body.")
     return stored
+
+
+# --- the back office --------------------------------------------------------------------------------------
+
+
+def start_admin_session(
+    *,
+    session: Session,
+    passwords: PasswordHashing,
+    email: str,
+    password: str,
+    client_address: str,
+    limits: logins.LoginLimits,
+) -> str | None:
+    """Sign an admin in to the back office: a new session (never one the browser brought: no fixation), valid
+    :data:`~shared.domain.limits.ADMIN_SESSION_MAX_SECONDS` at most, and its opaque reference for the
+    cookie; ``None`` for wrong credentials, throttled as the token endpoint's are.
+    Raises :class:`LoginThrottled`, :class:`NotAnAdmin` for the right password of a customer, and
+    :class:`ServiceUnavailable` if no hashing slot frees up in time."""
+    user = _check_password(
+        session=session,
+        passwords=passwords,
+        email=email,
+        password=password,
+        client_address=client_address,
+        limits=limits,
+    )
+    if user is None:
+        return None
+    if not user.is_admin:
+        raise NotAnAdmin(f"{user.email} is not an admin account.")
+    token, token_hash = new_token()
+    expires_at = func.now() + timedelta(seconds=ADMIN_SESSION_MAX_SECONDS)
+    session.add(AdminSession(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
+    session.commit()
+    return token
+
+
+def authenticate_admin_session(*, session: Session, token: str) -> AdminSession | None:
+    """The valid back-office session for the cookie's ``token`` (with its user), its idle time restarted; or
+    ``None``: unknown, signed out, idle too long, too old, or its user no longer an admin."""
+    admin_session = session.scalar(statements.valid_admin_session(token))
+    if admin_session is None:
+        return None
+    session.execute(statements.touch_admin_session(admin_session.id))
+    session.commit()
+    return admin_session
+
+
+def end_admin_session(*, session: Session, admin_session_id: int) -> None:
+    """Sign out: the session stops working at once, on every worker of both apps."""
+    session.execute(statements.revoke_admin_session(admin_session_id))
+    session.commit()
+
+
+def set_admin(*, session: Session, actor: User, user_id: int, is_admin: bool) -> User:
+    """Grant or revoke a user's admin right, recorded in the audit trail as the admin ``actor``'s; a revoked
+    admin's back-office sessions stop working at their next request. Raises :class:`NotFound`, or
+    :class:`OwnAdminRight` if ``actor`` revokes their own."""
+    if user_id == actor.id and not is_admin:
+        raise OwnAdminRight("You cannot revoke your own admin right.")
+    user = session.scalar(statements.lock_user(user_id))
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    if user.is_admin != is_admin:
+        before = AuditEntry.snapshot(user)
+        user.is_admin = is_admin
+        action = AuditAction.ADMIN_GRANTED if is_admin else AuditAction.ADMIN_REVOKED
+        after = AuditEntry.snapshot(user)
+        session.add(AuditEntry.record(actor=actor, action=action, row=user, before=before, after=after))
+    session.commit()
+    return user

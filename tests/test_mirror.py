@@ -150,7 +150,10 @@ def test_the_outboxes_share_their_delivery_code_but_for_async_and_await() -> Non
     ("step", "change"),
     [
         ("    take_stock(products, priced)\n", ""),
-        ("    await session.commit()\n    return user\n", "    await session.flush()\n    return user\n"),
+        (
+            "    await session.commit()\n    return admin_session\n",
+            "    await session.flush()\n    return admin_session\n",
+        ),
         ("replayed=True", "replayed=False"),
     ],
     ids=["a step dropped", "a call changed", "a value changed"],

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.domain.audit import AuditAction
 from shared.domain.confirmation import CONFIRMATION_TOPIC
 from shared.domain.idempotency import KEY_TTL
 from shared.domain.limits import CURRENCY
@@ -305,3 +306,82 @@ class LoginThrottle(Base):
     blocked_until: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+
+class AdminSession(Base):
+    """A signed-in back-office session (``/admin``), stored only as the SHA-256 hex digest of the opaque
+    reference its cookie carries (:mod:`shared.domain.security`), so it can be revoked from the server.
+
+    It is valid while unrevoked, used within the last
+    :data:`~shared.domain.limits.ADMIN_SESSION_IDLE_SECONDS` (``last_seen_at``), before ``expires_at`` (the
+    sign-in plus :data:`~shared.domain.limits.ADMIN_SESSION_MAX_SECONDS`), and while its user is an admin
+    (:func:`shared.db.statements.valid_admin_session`).
+    """
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = _primary_key()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class AuditEntry(Base):
+    """One admin write (:class:`shared.domain.audit.AuditAction`), added in the transaction of the change:
+    who (``actor_id``), what (``action``), which row (``entity``, the table, and ``entity_id``), the changed
+    fields before and after as JSON, and when (the database's clock)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = _primary_key()
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int]
+    before: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    after: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created_at()
+
+    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (Index("ix_audit_entries_entity_entity_id", "entity", "entity_id"),)
+
+    # what the trail records of each kind of row: never a password hash
+    AUDITED_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "products": ("sku", "name", "description", "price_cents", "stock"),
+        "orders": ("status",),
+        "users": ("email", "full_name", "is_admin"),
+    }
+
+    @classmethod
+    def snapshot(cls, row: User | Product | Order) -> dict[str, Any]:
+        """The audited fields of ``row`` as JSON values: ``{"price_cents": 1299, ...}``."""
+        values = {name: getattr(row, name) for name in cls.AUDITED_FIELDS[row.__tablename__]}
+        return {name: getattr(value, "value", value) for name, value in values.items()}  # enums: their value
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        actor: User,
+        action: AuditAction,
+        row: User | Product | Order,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """The entry for ``actor`` doing ``action`` to ``row`` (flushed: it needs the id); ``after``
+        defaults to the row's :meth:`snapshot` (a created row)."""
+        after = cls.snapshot(row) if after is None else after
+        return cls(
+            actor_id=actor.id,
+            action=action.value,
+            entity=row.__tablename__,
+            entity_id=row.id,
+            before=before or {},
+            after=after or {},
+        )

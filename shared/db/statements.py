@@ -20,10 +20,11 @@ from sqlalchemy import Boolean, Delete, Float, Select, Update, cast, delete, fal
 from sqlalchemy.orm import raiseload
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from shared.db.models import AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
+from shared.db.models import AdminSession, AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
 from shared.domain import emails
 from shared.domain.confirmation import CONFIRMATION_TOPIC
 from shared.domain.idempotency import advisory_lock_key
+from shared.domain.limits import ADMIN_SESSION_IDLE_SECONDS
 from shared.domain.order_status import OrderStatus
 from shared.domain.security import hash_token
 
@@ -46,6 +47,41 @@ def valid_token(token: str) -> Select[AuthToken]:
         AuthToken.revoked_at.is_(None),
         AuthToken.expires_at > func.now(),
     )
+
+
+def lock_user(user_id: int) -> Select[User]:
+    """``SELECT ... FOR UPDATE`` of a user (a back-office change of their admin right)."""
+    return select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+
+
+# --- the back office --------------------------------------------------------------------------------------
+
+
+def valid_admin_session(token: str) -> Select[AdminSession]:
+    """The back-office session (with its user) for the opaque ``token`` from its cookie, if it is unrevoked,
+    unexpired, used within :data:`~shared.domain.limits.ADMIN_SESSION_IDLE_SECONDS`, and its user still an
+    admin, by the database's clock. Only the SHA-256 of the reference is stored."""
+    return (
+        select(AdminSession)
+        .join(AdminSession.user)
+        .where(
+            AdminSession.token_hash == hash_token(token),
+            AdminSession.revoked_at.is_(None),
+            AdminSession.expires_at > func.now(),
+            AdminSession.last_seen_at > func.now() - timedelta(seconds=ADMIN_SESSION_IDLE_SECONDS),
+            User.is_admin,
+        )
+    )
+
+
+def touch_admin_session(admin_session_id: int) -> Update:
+    """Record a request of the session now, which restarts its idle time."""
+    return update(AdminSession).where(AdminSession.id == admin_session_id).values(last_seen_at=func.now())
+
+
+def revoke_admin_session(admin_session_id: int) -> Update:
+    """End a back-office session (sign-out): its cookie stops working at once, on every worker."""
+    return update(AdminSession).where(AdminSession.id == admin_session_id).values(revoked_at=func.now())
 
 
 # --- orders -----------------------------------------------------------------------------------------------
@@ -84,14 +120,13 @@ def stored_idempotency_key(user_id: int, key: str) -> Select[IdempotencyKey, boo
     )
 
 
-def lock_order(user_id: int, order_id: int) -> Select[Order]:
-    """``SELECT ... FOR UPDATE`` of the user's order (no row for someone else's)."""
-    return (
-        select(Order)
-        .where(Order.id == order_id, Order.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def lock_order(order_id: int, *, user_id: int | None) -> Select[Order]:
+    """``SELECT ... FOR UPDATE`` of the order, if it is the user's (no row for someone else's); any user's
+    with ``user_id=None`` (the back office)."""
+    query = select(Order).where(Order.id == order_id)
+    if user_id is not None:
+        query = query.where(Order.user_id == user_id)
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def mark_cancelled(order_id: int) -> ReturningUpdate[Order]:

@@ -66,3 +66,24 @@ class LoginThrottled(DomainError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Too many failed logins. Try again in {retry_after_seconds} seconds.")
         self.retry_after_seconds = retry_after_seconds
+
+
+class StockOutOfRange(DomainError):
+    """A stock adjustment would leave the product's stock below 0 or above
+    :data:`~shared.domain.limits.MAX_STOCK`; nothing is changed."""
+
+    def __init__(self, product_id: int, stock: int, delta: int) -> None:
+        super().__init__(
+            f"Product {product_id} has {stock} in stock: adjusting by {delta:+d} would leave {stock + delta}."
+        )
+        self.product_id = product_id
+        self.stock = stock
+        self.delta = delta
+
+
+class NotAnAdmin(DomainError):
+    """The right password of an account that may not use the back office (``is_admin`` is false)."""
+
+
+class OwnAdminRight(DomainError):
+    """An admin tried to revoke their own admin right (the last admin could lock everyone out)."""

@@ -19,3 +19,10 @@ MAX_STOCK = 1_000_000
 MAX_DB_ID = 2**31 - 1  # ids are PostgreSQL integers; larger ids cannot exist
 PAGE_LIMIT_DEFAULT = 20
 PAGE_LIMIT_MAX = 100
+
+# The back office (/admin): a signed-in session ends after this long without a request, and after this long in
+# all however busy (OWASP Session Management Cheat Sheet, "Session Expiration": 15-30 minutes idle for
+# high-value applications)
+ADMIN_SESSION_IDLE_SECONDS = 30 * 60
+ADMIN_SESSION_MAX_SECONDS = 8 * 60 * 60
+STOCK_REASON_MAX_LENGTH = 200  # the reason a stock adjustment records in the audit trail

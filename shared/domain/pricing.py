@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.domain.exceptions import InsufficientStock, UnknownProduct
+from shared.domain.exceptions import InsufficientStock, StockOutOfRange, UnknownProduct
+from shared.domain.limits import MAX_STOCK
 
 
 class StockedProduct(Protocol):
@@ -100,3 +101,12 @@ def return_stock(products: Mapping[int, StockedProduct], lines: Iterable[LineIte
     """Put each line's units back in its product's stock (a cancelled order's line items)."""
     for line in lines:
         products[line.product_id].stock += line.quantity
+
+
+def add_stock(product: StockedProduct, delta: int) -> None:
+    """Add ``delta`` units (negative: take them away) to a product's stock, a back-office correction (a
+    delivery, a count, breakage). Raises :class:`StockOutOfRange` if the stock would leave
+    0..:data:`~shared.domain.limits.MAX_STOCK`; the product is then unchanged."""
+    if not 0 <= product.stock + delta <= MAX_STOCK:
+        raise StockOutOfRange(product.id, product.stock, delta)
+    product.stock += delta

@@ -96,6 +96,9 @@ _DOMAIN: dict[type[exceptions.DomainError], tuple[int, str, str]] = {
     exceptions.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused."),
     exceptions.IdempotencyKeyInUse: (409, "idempotency-key-in-use", "Idempotency key in use."),
     exceptions.LoginThrottled: (429, "login-throttled", "Too many failed logins."),
+    exceptions.StockOutOfRange: (409, "stock-out-of-range", "Stock out of range."),
+    exceptions.NotAnAdmin: (403, "not-an-admin", "Not an admin account."),
+    exceptions.OwnAdminRight: (409, "own-admin-right", "Cannot revoke your own admin right."),
 }
 
 
