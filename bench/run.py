@@ -68,7 +68,7 @@ import psutil
 from bench import charts, flame
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
-from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, TARGETS, Deployment
+from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SESSION_SECRET, TARGETS, Deployment
 from contract_tests.stacks.local import (
     AppProcess,
     postgres_processes,
@@ -607,7 +607,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             upgrade(settings)
             seed(settings)
-            env = {**os.environ, "DATABASE_URL": database_url, **RESOURCES}
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "SHOP_SESSION_SECRET": SESSION_SECRET,
+                **RESOURCES,
+            }
             postgres = postmaster(database_url)
             apps = args.app or list(TARGETS)
             with serve(Variant(apps[0], apps[0]), env, workdir) as server:  # the data, through the API

@@ -57,7 +57,7 @@ from mirakuru import HTTPExecutor
 
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
-from contract_tests.stacks import ROOT, START_TIMEOUT_SECONDS, TARGETS, Deployment
+from contract_tests.stacks import ROOT, SESSION_SECRET, START_TIMEOUT_SECONDS, TARGETS, Deployment
 from contract_tests.stacks.local import (
     AppProcess,
     find_daemon,
@@ -464,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": deployment.app_database_url,
             "SHOP_ADMIN_EMAIL": deployment.admin_email,
             "SHOP_ADMIN_PASSWORD": deployment.admin_password,
+            "SHOP_SESSION_SECRET": SESSION_SECRET,
             "SHOP_OUTBOX_RELAY_SECONDS": str(deployment.relay_seconds),
         }
         logs = Path(db.data_directory).parent

@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
-from fastapi_shop import auth, docs, health, metrics, orders, outbox, products
+from fastapi_shop import admin, auth, docs, health, metrics, orders, outbox, products
 from fastapi_shop.db import PoolQueue, create_engine, create_sessionmaker
 from fastapi_shop.errors import EXCEPTION_HANDLERS
 from fastapi_shop.middleware import (
@@ -41,11 +41,13 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     logs.configure(level=settings.log_level, log_format=settings.log_format)
     mailer = mailer or LoggingMailer()
     provider = tracing.tracer_provider("shop-fastapi")  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    # created with the app (it connects on first use), because SQLAdmin takes it as the admin is mounted; the
+    # lifespan disposes of it, so an app started again (tests) starts with a new pool in its new event loop
+    engine = create_engine(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # read by the typed dependencies in fastapi_shop.resources, and only there
-        engine = create_engine(settings)
         if provider is not None:
             tracing.trace_engine(engine.sync_engine, provider)
             tracing.start_export(provider)
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     )
     app.state.settings = settings
     app.state.mailer = mailer
-    app.state.password_hashing = PasswordHashing(settings.password_hash_concurrency)
+    app.state.password_hashing = passwords = PasswordHashing(settings.password_hash_concurrency)
     # the last added runs first: request context, CORS (so that a 413 carries its headers too), body size
     # limit, HEAD as GET, then the routes
     app.add_middleware(HeadMiddleware)
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     for router in (health.router, auth.router, products.router, orders.router, docs.router, metrics.router):
         app.include_router(router)
     app.mount(http_api.STATIC_URL_PATH, StaticFiles(directory=http_api.STATIC_DIR), name="static")
+    admin.init_app(app, engine=engine, settings=settings, passwords=passwords)  # /admin, outside the document
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

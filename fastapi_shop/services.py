@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_shop.passwords import PasswordHashing
-from shared.db import login_throttles, statements
+from shared.db import back_office, login_throttles, statements
 from shared.db.models import (
     AdminSession,
     AuditEntry,
@@ -466,3 +466,11 @@ async def set_admin(*, session: AsyncSession, actor: User, user_id: int, is_admi
         session.add(AuditEntry.record(actor=actor, action=action, row=user, before=before, after=after))
     await session.commit()
     return user
+
+
+async def read_dashboard(*, session: AsyncSession) -> back_office.Dashboard:
+    """The back office's dashboard figures (:class:`shared.db.back_office.Dashboard`)."""
+    orders_today, revenue_cents = (await session.execute(back_office.orders_today())).one()
+    unsent, oldest_seconds = (await session.execute(statements.outbox_backlog())).one()
+    lowest = (await session.scalars(back_office.lowest_stock())).all()
+    return back_office.Dashboard(orders_today, revenue_cents, unsent, oldest_seconds, lowest)

@@ -12,7 +12,19 @@ from typing import Any
 
 from flask import Flask
 
-from flask_shop import auth, db, errors, health, metrics, middleware, orders, passwords, products, routing
+from flask_shop import (
+    admin,
+    auth,
+    db,
+    errors,
+    health,
+    metrics,
+    middleware,
+    orders,
+    passwords,
+    products,
+    routing,
+)
 from flask_shop.content_types import JSONProvider
 from flask_shop.extensions import api, confirmations, cors
 from shared.config import Settings
@@ -80,5 +92,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (health.blp, auth.blp, products.blp, orders.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics.bp)  # not flask-smorest's: /metrics stays out of the OpenAPI document
+    admin.init_app(app)  # the back office, /admin: HTML, outside the OpenAPI document
     errors.init_app(app)  # after api.init_app: replaces flask-smorest's JSON error handler
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_cors import CORS
 from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
 
 from flask_shop.outbox import ConfirmationSender
 from flask_shop.smorest import ShopApi
@@ -11,4 +12,5 @@ from flask_shop.smorest import ShopApi
 api = ShopApi()  # flask-smorest's Api (see smorest.py), named as its documentation names it
 login_manager = LoginManager()
 cors = CORS()
+csrf = CSRFProtect()  # the back office's forms only (flask_shop.admin)
 confirmations = ConfirmationSender()

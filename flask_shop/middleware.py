@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 
 
 class TrustedProxyFix:
-    """The client's address (``request.remote_addr``) from ``X-Forwarded-For`` when the request comes from a
-    trusted proxy, as uvicorn does for the FastAPI app (``FORWARDED_ALLOW_IPS``: addresses, networks or
-    ``*``; see :mod:`shared.config`).
+    """The client's address (``request.remote_addr``) from ``X-Forwarded-For``, and the scheme it used
+    (``request.is_secure``, which makes the back office's cookie ``Secure``) from ``X-Forwarded-Proto``, when
+    the request comes from a trusted proxy, as uvicorn does for the FastAPI app (``FORWARDED_ALLOW_IPS``:
+    addresses, networks or ``*``; see :mod:`shared.config`).
 
     Werkzeug's ``ProxyFix`` (``x_for=1``) takes the header's last entry, the one the proxy appended; from any
     other peer the header is ignored, so a client cannot choose the address its failed logins count
@@ -41,7 +42,7 @@ class TrustedProxyFix:
 
     def __init__(self, app: WSGIApplication, trusted: Collection[str]) -> None:
         self._app = app
-        self._proxied = ProxyFix(app, x_for=1)
+        self._proxied = ProxyFix(app, x_for=1, x_proto=1)
         try:
             self._trusted = [ipaddress.ip_network(entry) for entry in trusted if entry != "*"]
         except ValueError as error:

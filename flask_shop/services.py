@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from flask_shop.passwords import PasswordHashing
-from shared.db import login_throttles, statements
+from shared.db import back_office, login_throttles, statements
 from shared.db.models import (
     AdminSession,
     AuditEntry,
@@ -456,3 +456,11 @@ def set_admin(*, session: Session, actor: User, user_id: int, is_admin: bool) ->
         session.add(AuditEntry.record(actor=actor, action=action, row=user, before=before, after=after))
     session.commit()
     return user
+
+
+def read_dashboard(*, session: Session) -> back_office.Dashboard:
+    """The back office's dashboard figures (:class:`shared.db.back_office.Dashboard`)."""
+    orders_today, revenue_cents = session.execute(back_office.orders_today()).one()
+    unsent, oldest_seconds = session.execute(statements.outbox_backlog()).one()
+    lowest = session.scalars(back_office.lowest_stock()).all()
+    return back_office.Dashboard(orders_today, revenue_cents, unsent, oldest_seconds, lowest)

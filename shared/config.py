@@ -27,6 +27,9 @@
 - ``SHOP_TOKEN_TTL_SECONDS``: access token lifetime in seconds (default 86400)
 - ``SHOP_OUTBOX_RELAY_SECONDS``: how often unsent outbox rows are retried, in seconds (default 30)
 - ``SHOP_ADMIN_EMAIL`` and ``SHOP_ADMIN_PASSWORD``: the admin account the seed creates
+- ``SHOP_SESSION_SECRET``: signs the back office's session cookie (``/admin``), at least 32 characters, the
+  same for every worker and replica of both apps. No default: an app without it refuses to start (the
+  development setups, compose's override and the test stacks, set one of their own)
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from shared.domain.logins import LoginLimits
 DEFAULT_DATABASE_URL = "postgresql://shop:shop-dev-password@localhost:5432/shop"
 
 
-LOG_FORMATS = ("text", "json")  # shared.observability.logs.configure
+LOG_FORMATS = ("text", "json")
+SESSION_SECRET_MIN_LENGTH = 32  # shared.observability.logs.configure
 
 
 class ConfigError(ValueError):
@@ -111,6 +115,7 @@ class Settings:
     outbox_relay_seconds: int = 30
     admin_email: str | None = None
     admin_password: str | None = field(default=None, repr=False)
+    session_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -119,6 +124,11 @@ class Settings:
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
         origins = _list("CORS_ORIGINS", "")
+        session_secret = os.environ.get("SHOP_SESSION_SECRET") or None
+        if session_secret is not None and len(session_secret) < SESSION_SECRET_MIN_LENGTH:
+            raise ConfigError(
+                f"SHOP_SESSION_SECRET must be at least {SESSION_SECRET_MIN_LENGTH} characters long"
+            )
         return cls(
             database_url=url,
             pool_size=_int("SHOP_DB_POOL_SIZE", 5, minimum=1),
@@ -140,7 +150,19 @@ class Settings:
             outbox_relay_seconds=_int("SHOP_OUTBOX_RELAY_SECONDS", 30, minimum=1),
             admin_email=os.environ.get("SHOP_ADMIN_EMAIL") or None,
             admin_password=os.environ.get("SHOP_ADMIN_PASSWORD") or None,
+            session_secret=session_secret,
         )
+
+    def require_session_secret(self) -> str:
+        """The secret that signs the back office's session cookie; raises :class:`ConfigError` when it is
+        unset, which stops an app at start-up rather than at its first sign-in."""
+        if self.session_secret is None:
+            raise ConfigError(
+                "SHOP_SESSION_SECRET is not set: it signs the session cookie of the back office (/admin). Set"
+                " it to the same random value, at least 32 characters, for every worker and replica, e.g."
+                " python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return self.session_secret
 
     def login_limits(self) -> LoginLimits:
         """The free failed logins, per account from one address and per address."""

@@ -46,7 +46,11 @@ def app_database_url(postgres_url: str) -> Iterator[str]:
 @pytest.fixture
 def app_settings(app_database_url: str) -> Settings:
     """Settings for an app under test; its periodic relay waits an hour, so tests run relays themselves."""
-    return Settings(database_url=app_database_url, outbox_relay_seconds=3600)
+    return Settings(
+        database_url=app_database_url,
+        outbox_relay_seconds=3600,
+        session_secret="unit-tests-session-secret-0123456789",
+    )
 
 
 @pytest.fixture

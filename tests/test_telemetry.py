@@ -171,7 +171,11 @@ def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded() -> None:
         "print([m for m in sys.modules if m.startswith(('opentelemetry.sdk', 'opentelemetry.instrumentation',"
         " 'opentelemetry.exporter', 'shared.observability.tracing_sdk'))])\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://shop@127.0.0.1:1/shop"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": "postgresql://shop@127.0.0.1:1/shop",
+        "SHOP_SESSION_SECRET": "unit-tests-session-secret-0123456789",
+    }
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )

@@ -25,6 +25,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "admin@contract-tests.example"
 ADMIN_PASSWORD = "contract-tests-admin-password"  # only ever used for a throwaway cluster
+# signs the back office's cookies (SHOP_SESSION_SECRET) of the apps the stacks start, for both apps alike
+SESSION_SECRET = "contract-tests-session-secret-0123456789"
 CORS_ORIGIN = "https://allowed.example"
 START_TIMEOUT_SECONDS = 60
 STACKS = ("auto", "local", "containers", "url")

@@ -22,6 +22,7 @@ from contract_tests.stacks import (
     ADMIN_PASSWORD,
     CORS_ORIGIN,
     ROOT,
+    SESSION_SECRET,
     START_TIMEOUT_SECONDS,
     Deployment,
 )
@@ -64,6 +65,7 @@ def containers_stack() -> Iterator[Deployment]:
             "DATABASE_URL": "postgresql://shop:shop@db:5432/shop",
             "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
             "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "SHOP_SESSION_SECRET": SESSION_SECRET,
             "CORS_ORIGINS": CORS_ORIGIN,
             "SHOP_OUTBOX_RELAY_SECONDS": "2",
             "FORWARDED_ALLOW_IPS": "*",  # the tests reach the containers through Docker's gateway

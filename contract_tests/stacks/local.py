@@ -36,6 +36,7 @@ from contract_tests.stacks import (
     ADMIN_PASSWORD,
     CORS_ORIGIN,
     ROOT,
+    SESSION_SECRET,
     START_TIMEOUT_SECONDS,
     TARGETS,
     AppTarget,
@@ -297,10 +298,11 @@ def postgres_processes(server: psutil.Process) -> list[psutil.Process]:
 
 
 class AppServers:
-    """Starts each app on first use (:func:`serve_app`), and stops them all at exit."""
+    """Starts each app on first use (:func:`serve_app`), and stops them all at exit. Both apps refuse to
+    start without ``SHOP_SESSION_SECRET``: ``env`` may name one, else the stacks' own is used."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
+        self.env = {"SHOP_SESSION_SECRET": SESSION_SECRET, **env}
         self.workdir = workdir
         self.urls: dict[str, str] = {}
         self.servers = contextlib.ExitStack()

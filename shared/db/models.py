@@ -145,6 +145,8 @@ class Order(Base):
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.id", cascade="all, delete-orphan", lazy="selectin"
     )
+    # the back office shows who ordered; the API never needs it, so it is loaded only when asked for
+    customer: Mapped[User] = relationship(lazy="raise")
 
     @classmethod
     def from_priced_lines(cls, *, user_id: int, lines: Sequence[PricedLine]) -> Order:

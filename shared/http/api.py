@@ -20,6 +20,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL_PATH = "/static"
 SWAGGER_UI_URL = f"{STATIC_URL_PATH}/swagger-ui/"  # the folder: swagger-ui-bundle.js, swagger-ui.css, ...
 REDOC_JS_URL = f"{STATIC_URL_PATH}/redoc/redoc.standalone.js"
+# how long browsers may keep the back office's own assets (/admin/assets) before asking again
+ASSET_MAX_AGE_SECONDS = 3600
 MAX_BODY_BYTES = 1024 * 1024  # larger request bodies get 413
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"  # the token endpoint's body (RFC 6749 §4.3.2)
 # What the HTTP servers accept before the app runs, the same in both (gunicorn's defaults, which

@@ -1,0 +1,345 @@
+"""The back office's pages: SQLAdmin ``ModelView`` classes, declared, and the dashboard.
+
+SQLAdmin lists, searches, sorts and pages on its own; every write goes through :mod:`fastapi_shop.services`
+(never the ORM from a view), so the admin keeps the API's rules and records each change in the audit trail
+in its own transaction. Forms come from :mod:`shared.http.forms`; what a service refuses (a taken SKU, a
+stock that would go below zero, an order already cancelled) is a message on the page, never a 500. No view
+deletes, and none shows a password hash, a token or an idempotency key.
+
+SQLAdmin's own actions are GET links, and its delete sends no CSRF token: this admin uses neither. Its
+changes beyond create and edit are POST forms on the detail pages, each a route of its view (``expose``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from markupsafe import Markup
+from sqladmin import ModelView, expose
+from sqladmin.authentication import login_required
+from sqladmin.filters import StaticValuesFilter
+from sqladmin.flash import flash
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from wtforms import Form
+
+from fastapi_shop import services
+from fastapi_shop.admin.sessions import current_admin
+from fastapi_shop.passwords import PasswordHashing
+from shared.db import models
+from shared.domain.exceptions import DomainError
+from shared.domain.limits import MAX_DB_ID
+from shared.domain.order_status import OrderStatus
+from shared.http import forms
+
+LINE_ITEMS_HEAD = Markup(
+    "<tr><th>SKU</th><th>Name</th><th>Quantity</th><th>Unit price (cents)</th><th>Total (cents)</th></tr>"
+)
+
+
+def _flash_errors(request: Request, form: Form) -> None:
+    for name, errors in form.errors.items():
+        for error in errors:
+            flash(request, f"{form[name].label.text}: {error}", "danger")
+
+
+class ShopModelView(ModelView):
+    """What every list of the back office shares: no delete, no export, a detail page, 20 rows a page."""
+
+    can_delete = False
+    can_export = False
+    can_view_details = True
+    page_size = 20
+    page_size_options: ClassVar[list[int]] = [20, 50, 100]
+    # SQLAdmin's pages with the back office's CSS, and the CSRF token in its forms
+    list_template = "back_office/list.html"
+    details_template = "back_office/details.html"
+    create_template = "back_office/create.html"
+    edit_template = "back_office/edit.html"
+
+    def unit_of_work(self) -> AsyncSession:
+        """A session for a service call: SQLAdmin turns autoflush off on its own sessions (for its reads);
+        the services are written for SQLAlchemy's default."""
+        session: AsyncSession = self.session_maker(autoflush=True)
+        return session
+
+    async def get_object_for_details(self, request: Request) -> Any:
+        """The row, or ``None`` (SQLAdmin then answers 404) also for an id no row can have, which PostgreSQL
+        would refuse with an error."""
+        pk = request.path_params["pk"]
+        if not pk.isascii() or not pk.isdigit() or not 1 <= int(pk) <= MAX_DB_ID:
+            return None
+        return await super().get_object_for_details(request)
+
+    async def get_object_for_edit(self, request: Request) -> Any:
+        pk = request.path_params["pk"]
+        if not pk.isascii() or not pk.isdigit() or not 1 <= int(pk) <= MAX_DB_ID:
+            return None
+        return await super().get_object_for_edit(request)
+
+    def back_to_details(self, request: Request, pk: int) -> RedirectResponse:
+        url = request.url_for("admin:details", identity=self.identity, pk=str(pk))
+        return RedirectResponse(url, status_code=302)
+
+
+class ProductAdmin(ShopModelView, model=models.Product):
+    """Products: search by name or SKU, sort, page; create; edit name, description, price; adjust stock."""
+
+    name_plural = "Products"
+    icon = "fa-solid fa-box"
+    column_list: ClassVar[Any] = [
+        models.Product.sku,
+        models.Product.name,
+        models.Product.price_cents,
+        models.Product.stock,
+        models.Product.updated_at,
+    ]
+    column_details_list: ClassVar[Any] = [
+        models.Product.id,
+        models.Product.sku,
+        models.Product.name,
+        models.Product.description,
+        models.Product.price_cents,
+        models.Product.stock,
+        models.Product.created_at,
+        models.Product.updated_at,
+    ]
+    column_searchable_list: ClassVar[Any] = [models.Product.name, models.Product.sku]
+    column_sortable_list: ClassVar[Any] = [
+        models.Product.sku,
+        models.Product.name,
+        models.Product.price_cents,
+        models.Product.stock,
+        models.Product.updated_at,
+    ]
+    column_default_sort: ClassVar[Any] = "id"
+    form_create_rules: ClassVar[Any] = ["sku", "name", "description", "price_cents"]
+    form_edit_rules: ClassVar[Any] = ["name", "description", "price_cents"]
+    details_template = "back_office/product_details.html"
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        return forms.ProductCreateForm if rules == self.form_create_rules else forms.ProductEditForm
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        async with self.unit_of_work() as session:
+            # a product starts with no stock: units arrive through an adjustment, with its reason
+            return await services.create_product(
+                session=session, actor=current_admin(request).user, stock=0, **data
+            )
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        async with self.unit_of_work() as session:
+            return await services.update_product(
+                session=session, actor=current_admin(request).user, product_id=int(pk), changes=data
+            )
+
+    async def details_context(self, request: Request) -> dict[str, Any]:
+        return {"stock_form": forms.StockAdjustmentForm()}
+
+    @expose("/{pk:int}/stock", methods=["POST"])
+    @login_required
+    async def adjust_stock(self, request: Request) -> Response:
+        """Add or take away units, with a reason: the product is locked as an order locks it."""
+        product_id = request.path_params["pk"]
+        form = forms.StockAdjustmentForm(await request.form())
+        if form.validate():
+            try:
+                async with self.unit_of_work() as session:
+                    product = await services.adjust_stock(
+                        session=session,
+                        actor=current_admin(request).user,
+                        product_id=product_id,
+                        delta=form.delta.data,
+                        reason=form.reason.data,
+                    )
+            except DomainError as error:
+                flash(request, str(error), "danger")
+            else:
+                flash(request, f"{product.sku}: {product.stock} in stock.", "success")
+        else:
+            _flash_errors(request, form)
+        return self.back_to_details(request, product_id)
+
+
+def _line_items(order: models.Order, name: str) -> Markup:
+    rows = Markup("").join(
+        Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+            item.sku, item.name, item.quantity, item.unit_price_cents, item.line_total_cents
+        )
+        for item in order.items
+    )
+    return Markup('<table class="table table-sm line-items">{}{}</table>').format(LINE_ITEMS_HEAD, rows)
+
+
+def _customer(order: models.Order, name: str) -> str:
+    return order.customer.email
+
+
+class OrderAdmin(ShopModelView, model=models.Order):
+    """Orders, newest first, filtered by status; the detail page shows the line items and can cancel."""
+
+    name_plural = "Orders"
+    icon = "fa-solid fa-receipt"
+    can_create = False
+    can_edit = False
+    column_list: ClassVar[Any] = [
+        models.Order.id,
+        models.Order.customer,
+        models.Order.status,
+        models.Order.total_cents,
+        models.Order.created_at,
+    ]
+    column_details_list: ClassVar[Any] = [
+        models.Order.id,
+        models.Order.customer,
+        models.Order.status,
+        models.Order.total_cents,
+        models.Order.currency,
+        models.Order.created_at,
+        models.Order.confirmed_at,
+        models.Order.cancelled_at,
+        models.Order.items,
+    ]
+    column_labels: ClassVar[Any] = {models.Order.customer: "Customer", models.Order.items: "Line items"}
+    column_formatters: ClassVar[Any] = {models.Order.customer: _customer}
+    column_formatters_detail: ClassVar[Any] = {
+        models.Order.customer: _customer,
+        models.Order.items: _line_items,
+    }
+    column_sortable_list: ClassVar[Any] = [models.Order.id, models.Order.status, models.Order.created_at]
+    column_default_sort: ClassVar[Any] = ("id", True)
+    details_template = "back_office/order_details.html"
+
+    column_filters: ClassVar[Any] = [
+        StaticValuesFilter(
+            models.Order.status, values=[(status.value, status.value) for status in OrderStatus]
+        )
+    ]
+
+    @expose("/{pk:int}/cancel", methods=["POST"])
+    @login_required
+    async def cancel(self, request: Request) -> Response:
+        """Cancel the order through the API's own steps: its units go back in stock."""
+        order_id = request.path_params["pk"]
+        try:
+            async with self.unit_of_work() as session:
+                await services.cancel_any_order(
+                    session=session, actor=current_admin(request).user, order_id=order_id
+                )
+        except DomainError as error:
+            flash(request, str(error), "danger")
+        else:
+            flash(request, f"Order {order_id} is cancelled; its units are back in stock.", "success")
+        return self.back_to_details(request, order_id)
+
+
+class UserAdmin(ShopModelView, model=models.User):
+    """Accounts (never their password hash): search, create, grant or revoke the admin right."""
+
+    name_plural = "Users"
+    icon = "fa-solid fa-user"
+    can_edit = False
+    column_list: ClassVar[Any] = [
+        models.User.id,
+        models.User.email,
+        models.User.full_name,
+        models.User.is_admin,
+        models.User.created_at,
+    ]
+    column_details_list: ClassVar[Any] = column_list
+    column_searchable_list: ClassVar[Any] = [models.User.email, models.User.full_name]
+    column_sortable_list: ClassVar[Any] = column_list
+    column_default_sort: ClassVar[Any] = "id"
+    form_create_rules: ClassVar[Any] = ["email", "full_name", "password"]
+    details_template = "back_office/user_details.html"
+    passwords: ClassVar[PasswordHashing]  # the app's hasher, set by fastapi_shop.admin.init_app
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        return forms.UserCreateForm
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        async with self.unit_of_work() as session:
+            return await services.register_user(
+                session=session, passwords=self.passwords, actor=current_admin(request).user, **data
+            )
+
+    @expose("/{pk:int}/admin", methods=["POST"])
+    @login_required
+    async def set_admin(self, request: Request) -> Response:
+        """Grant (``is_admin=true``) or revoke (``false``) the admin right."""
+        user_id = request.path_params["pk"]
+        is_admin = (await request.form()).get("is_admin") == "true"
+        try:
+            async with self.unit_of_work() as session:
+                user = await services.set_admin(
+                    session=session, actor=current_admin(request).user, user_id=user_id, is_admin=is_admin
+                )
+        except DomainError as error:
+            flash(request, str(error), "danger")
+        else:
+            flash(request, f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
+        return self.back_to_details(request, user_id)
+
+
+def _age(message: models.OutboxMessage, name: str) -> str:
+    seconds = int((datetime.now(UTC) - message.created_at).total_seconds())
+    return (
+        f"{seconds // 3600} h {seconds % 3600 // 60} min"
+        if seconds >= 3600
+        else f"{seconds // 60} min {seconds % 60} s"
+    )
+
+
+class OutboxAdmin(ShopModelView, model=models.OutboxMessage):
+    """Confirmations not yet sent: pending (no attempt yet) and failed (attempted), oldest first."""
+
+    name = "Outbox message"
+    name_plural = "Outbox"
+    icon = "fa-solid fa-envelope"
+    can_create = False
+    can_edit = False
+    column_list: ClassVar[Any] = [
+        models.OutboxMessage.id,
+        models.OutboxMessage.order_id,
+        models.OutboxMessage.topic,
+        models.OutboxMessage.attempts,
+        models.OutboxMessage.created_at,
+    ]
+    column_details_list: ClassVar[Any] = [*column_list, models.OutboxMessage.payload]
+    column_formatters: ClassVar[Any] = {models.OutboxMessage.created_at: _age}
+    column_labels: ClassVar[Any] = {models.OutboxMessage.created_at: "Age"}
+    column_default_sort: ClassVar[Any] = "created_at"
+
+    def list_query(self, request: Request) -> Select[Any]:
+        return select(models.OutboxMessage).where(models.OutboxMessage.sent_at.is_(None))
+
+    def count_query(self, request: Request) -> Select[Any]:
+        return super().count_query(request).where(models.OutboxMessage.sent_at.is_(None))
+
+
+class AuditAdmin(ShopModelView, model=models.AuditEntry):
+    """The audit trail, newest first: who did what to which row, before and after."""
+
+    name = "Audit entry"
+    name_plural = "Audit trail"
+    icon = "fa-solid fa-list-check"
+    can_create = False
+    can_edit = False
+    column_list: ClassVar[Any] = [
+        models.AuditEntry.created_at,
+        models.AuditEntry.actor,
+        models.AuditEntry.action,
+        models.AuditEntry.entity,
+        models.AuditEntry.entity_id,
+        models.AuditEntry.before,
+        models.AuditEntry.after,
+    ]
+    column_details_list: ClassVar[Any] = [models.AuditEntry.id, *column_list]
+    column_labels: ClassVar[Any] = {models.AuditEntry.actor: "Admin"}
+    column_formatters: ClassVar[Any] = {models.AuditEntry.actor: lambda entry, name: entry.actor.email}
+    column_formatters_detail: ClassVar[Any] = column_formatters
+    column_searchable_list: ClassVar[Any] = [models.AuditEntry.action, models.AuditEntry.entity]
+    column_default_sort: ClassVar[Any] = ("id", True)

@@ -1,0 +1,292 @@
+"""The back office's pages: Flask-Admin ``ModelView`` classes, declared, and the dashboard.
+
+Flask-Admin lists, searches, sorts, filters and pages on its own; every write goes through
+:mod:`flask_shop.services` (never the ORM from a view), so the admin keeps the API's rules and records each
+change in the audit trail in its own transaction. Forms come from :mod:`shared.http.forms`; what a service
+refuses (a taken SKU, a stock that would go below zero, an order already cancelled) is a flash message on
+the page, never a 500. No view deletes, and none shows a password hash, a token or an idempotency key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
+from markupsafe import Markup
+from sqlalchemy.orm import Query, joinedload
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+
+from flask_shop import services
+from flask_shop.admin.sessions import AdminLogin, current_admin
+from flask_shop.db import get_session
+from flask_shop.passwords import get_password_hashing
+from shared.db import models
+from shared.domain.exceptions import DomainError
+from shared.domain.limits import MAX_DB_ID
+from shared.domain.order_status import OrderStatus
+from shared.http import forms
+
+CSS = ["/admin/assets/back_office.css"]
+LINE_ITEMS_HEAD = Markup(
+    "<tr><th>SKU</th><th>Name</th><th>Quantity</th><th>Unit price (cents)</th><th>Total (cents)</th></tr>"
+)
+
+
+class SignedIn:
+    """Flask-Admin's one place for access: only a signed-in admin; anyone else goes to the sign-in page."""
+
+    extra_css = CSS
+
+    def is_accessible(self) -> bool:
+        return current_admin() is not None
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> ResponseReturnValue:
+        return redirect(url_for("back_office.sign_in", next=request.full_path))
+
+
+def _admin() -> AdminLogin:
+    """The signed-in admin, in a view that :meth:`SignedIn.is_accessible` let the request into."""
+    login = current_admin()
+    if login is None:
+        raise RuntimeError("a back-office view ran without a signed-in admin")
+    return login
+
+
+def _flash_errors(form: Form) -> None:
+    for name, errors in form.errors.items():
+        for error in errors:
+            flash(f"{form[name].label.text}: {error}", "error")
+
+
+class DashboardView(SignedIn, AdminIndexView):
+    """The home page: today's orders and revenue, unsent confirmations, the products lowest in stock."""
+
+    @expose("/")
+    def index(self) -> str:
+        dashboard = services.read_dashboard(session=get_session())
+        page: str = self.render("back_office/dashboard.html", dashboard=dashboard)
+        return page
+
+
+class ShopModelView(SignedIn, ModelView):
+    """What every list of the back office shares: no delete, no export, a detail page, 20 rows a page."""
+
+    can_delete = False
+    can_view_details = True
+    can_export = False
+    page_size = 20
+
+    def get_one(self, id: str) -> Any:
+        """The row with primary key ``id``, or ``None`` (Flask-Admin then says it does not exist) also for an
+        id no row can have, which PostgreSQL would refuse with an error."""
+        if not id.isascii() or not id.isdigit() or not 1 <= int(id) <= MAX_DB_ID:
+            return None
+        return super().get_one(id)
+
+
+class ReadOnly(ShopModelView):
+    """A list and a detail page, nothing to change."""
+
+    can_create = False
+    can_edit = False
+
+
+class ProductView(ShopModelView):
+    """Products: search by name or SKU, sort, page; create; edit name, description, price; adjust stock."""
+
+    column_list = ("sku", "name", "price_cents", "stock", "updated_at")
+    column_details_list = (
+        "id",
+        "sku",
+        "name",
+        "description",
+        "price_cents",
+        "stock",
+        "created_at",
+        "updated_at",
+    )
+    column_searchable_list = ("name", "sku")
+    column_sortable_list = ("sku", "name", "price_cents", "stock", "updated_at")
+    column_default_sort = "id"
+    details_template = "back_office/product_details.html"
+
+    def get_create_form(self) -> type[Form]:
+        return forms.ProductCreateForm
+
+    def get_edit_form(self) -> type[Form]:
+        return forms.ProductEditForm
+
+    def create_model(self, form: forms.ProductCreateForm) -> models.Product | bool:
+        try:
+            # a product starts with no stock: units arrive through an adjustment, with its reason
+            return services.create_product(session=get_session(), actor=_admin().user, stock=0, **form.data)
+        except DomainError as error:
+            flash(str(error), "error")
+            return False
+
+    def update_model(self, form: forms.ProductEditForm, model: models.Product) -> bool:
+        try:
+            services.update_product(
+                session=get_session(), actor=_admin().user, product_id=model.id, changes=form.data
+            )
+        except DomainError as error:
+            flash(str(error), "error")
+            return False
+        return True
+
+    def render(self, template: str, **kwargs: Any) -> str:
+        kwargs.setdefault("stock_form", forms.StockAdjustmentForm())  # for the detail page
+        page: str = super().render(template, **kwargs)
+        return page
+
+    @expose("/<id:product_id>/stock", methods=("POST",))
+    def adjust_stock(self, product_id: int) -> ResponseReturnValue:
+        """Add or take away units, with a reason: the product is locked as an order locks it."""
+        form = forms.StockAdjustmentForm(request.form)
+        if form.validate():
+            try:
+                product = services.adjust_stock(
+                    session=get_session(),
+                    actor=_admin().user,
+                    product_id=product_id,
+                    delta=form.delta.data,
+                    reason=form.reason.data,
+                )
+            except DomainError as error:
+                flash(str(error), "error")
+            else:
+                flash(f"{product.sku}: {product.stock} in stock.", "success")
+        else:
+            _flash_errors(form)
+        return redirect(self.get_url(".details_view", id=product_id))
+
+
+def _line_items(view: Any, context: Any, order: models.Order, name: str) -> Markup:
+    rows = Markup("").join(
+        Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+            item.sku, item.name, item.quantity, item.unit_price_cents, item.line_total_cents
+        )
+        for item in order.items
+    )
+    return Markup('<table class="table table-sm line-items">{}{}</table>').format(LINE_ITEMS_HEAD, rows)
+
+
+class OrderView(ReadOnly):
+    """Orders, newest first, filtered by status; the detail page shows the line items and can cancel."""
+
+    column_list = ("id", "customer.email", "status", "total_cents", "created_at")
+    column_details_list = (
+        "id",
+        "customer.email",
+        "status",
+        "total_cents",
+        "currency",
+        "created_at",
+        "confirmed_at",
+        "cancelled_at",
+        "items",
+    )
+    column_labels: ClassVar[dict[str, str]] = {"customer.email": "Customer", "items": "Line items"}
+    column_filters = (
+        FilterEqual(
+            models.Order.status, "Status", options=[(status.value, status.value) for status in OrderStatus]
+        ),
+    )
+    column_default_sort = ("id", True)
+    column_formatters_detail: ClassVar[dict[str, Any]] = {"items": _line_items}
+    details_template = "back_office/order_details.html"
+
+    def get_query(self) -> Query[models.Order]:
+        query: Query[models.Order] = super().get_query()
+        return query.options(joinedload(models.Order.customer))
+
+    @expose("/<id:order_id>/cancel", methods=("POST",))
+    def cancel(self, order_id: int) -> ResponseReturnValue:
+        """Cancel the order through the API's own steps: its units go back in stock."""
+        try:
+            services.cancel_any_order(session=get_session(), actor=_admin().user, order_id=order_id)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"Order {order_id} is cancelled; its units are back in stock.", "success")
+        return redirect(self.get_url(".details_view", id=order_id))
+
+
+class UserView(ReadOnly):
+    """Accounts (never their password hash): search, create, grant or revoke the admin right."""
+
+    can_create = True
+    column_list = ("id", "email", "full_name", "is_admin", "created_at")
+    column_details_list = column_list
+    column_searchable_list = ("email", "full_name")
+    column_sortable_list = ("id", "email", "full_name", "is_admin", "created_at")
+    column_default_sort = "id"
+    details_template = "back_office/user_details.html"
+
+    def get_create_form(self) -> type[Form]:
+        return forms.UserCreateForm
+
+    def create_model(self, form: forms.UserCreateForm) -> models.User | bool:
+        try:
+            return services.register_user(
+                session=get_session(), passwords=get_password_hashing(), actor=_admin().user, **form.data
+            )
+        except DomainError as error:
+            flash(str(error), "error")
+            return False
+
+    @expose("/<id:user_id>/admin", methods=("POST",))
+    def set_admin(self, user_id: int) -> ResponseReturnValue:
+        """Grant (``is_admin=true``) or revoke (``false``) the admin right."""
+        is_admin = MultiDict(request.form).get("is_admin") == "true"
+        try:
+            user = services.set_admin(
+                session=get_session(), actor=_admin().user, user_id=user_id, is_admin=is_admin
+            )
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
+        return redirect(self.get_url(".details_view", id=user_id))
+
+
+def _age(view: Any, context: Any, message: models.OutboxMessage, name: str) -> str:
+    seconds = int((datetime.now(UTC) - message.created_at).total_seconds())
+    return (
+        f"{seconds // 3600} h {seconds % 3600 // 60} min"
+        if seconds >= 3600
+        else f"{seconds // 60} min {seconds % 60} s"
+    )
+
+
+class OutboxView(ReadOnly):
+    """Confirmations not yet sent: pending (no attempt yet) and failed (attempted), oldest first."""
+
+    column_list = ("id", "order_id", "topic", "attempts", "created_at", "age")
+    column_details_list = ("id", "order_id", "topic", "attempts", "created_at", "payload")
+    column_formatters: ClassVar[dict[str, Any]] = {"age": _age}
+    column_default_sort = "created_at"
+
+    def get_query(self) -> Query[models.OutboxMessage]:
+        query: Query[models.OutboxMessage] = super().get_query()
+        return query.where(models.OutboxMessage.sent_at.is_(None))
+
+    def get_count_query(self) -> Query[int]:
+        query: Query[int] = super().get_count_query()
+        return query.where(models.OutboxMessage.sent_at.is_(None))
+
+
+class AuditView(ReadOnly):
+    """The audit trail, newest first: who did what to which row, before and after."""
+
+    column_list = ("created_at", "actor.email", "action", "entity", "entity_id", "before", "after")
+    column_details_list = ("id", *column_list)
+    column_labels: ClassVar[dict[str, str]] = {"actor.email": "Admin"}
+    column_filters = ("action", "entity", "entity_id")
+    column_default_sort = ("id", True)
