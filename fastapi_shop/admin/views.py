@@ -13,15 +13,15 @@ changes beyond create and edit are POST forms on the detail pages, each a route 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from markupsafe import Markup
 from sqladmin import ModelView, expose
 from sqladmin.authentication import login_required
 from sqladmin.filters import StaticValuesFilter
 from sqladmin.flash import flash
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware.sessions import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from wtforms import Form
@@ -30,20 +30,23 @@ from fastapi_shop import services
 from fastapi_shop.admin.sessions import current_admin
 from fastapi_shop.passwords import PasswordHashing
 from shared.db import models
-from shared.domain.exceptions import DomainError
+from shared.domain.exceptions import DomainError, NotFound
 from shared.domain.limits import MAX_DB_ID
 from shared.domain.order_status import OrderStatus
 from shared.http import forms
 
-LINE_ITEMS_HEAD = Markup(
-    "<tr><th>SKU</th><th>Name</th><th>Quantity</th><th>Unit price (cents)</th><th>Total (cents)</th></tr>"
-)
+
+def _flash(request: Request, message: str, category: str) -> None:
+    """SQLAdmin's flash message, which appends to a list the session may already hold: Starlette sends the
+    cookie again only for a session it saw change, so the change is marked."""
+    flash(request, message, category)
+    cast(Session, request.session).mark_modified()
 
 
 def _flash_errors(request: Request, form: Form) -> None:
     for name, errors in form.errors.items():
         for error in errors:
-            flash(request, f"{form[name].label.text}: {error}", "danger")
+            _flash(request, f"{form[name].label.text}: {error}", "danger")
 
 
 class ShopModelView(ModelView):
@@ -83,6 +86,13 @@ class ShopModelView(ModelView):
     def back_to_details(self, request: Request, pk: int) -> RedirectResponse:
         url = request.url_for("admin:details", identity=self.identity, pk=str(pk))
         return RedirectResponse(url, status_code=302)
+
+    def refused(self, request: Request, pk: int, error: DomainError) -> RedirectResponse:
+        """Back to the row's page with what the service refused; to the list if the row does not exist."""
+        _flash(request, str(error), "danger")
+        if isinstance(error, NotFound):
+            return RedirectResponse(request.url_for("admin:list", identity=self.identity), status_code=302)
+        return self.back_to_details(request, pk)
 
 
 class ProductAdmin(ShopModelView, model=models.Product):
@@ -156,22 +166,11 @@ class ProductAdmin(ShopModelView, model=models.Product):
                         reason=form.reason.data,
                     )
             except DomainError as error:
-                flash(request, str(error), "danger")
-            else:
-                flash(request, f"{product.sku}: {product.stock} in stock.", "success")
+                return self.refused(request, product_id, error)
+            _flash(request, f"{product.sku}: {product.stock} in stock.", "success")
         else:
             _flash_errors(request, form)
         return self.back_to_details(request, product_id)
-
-
-def _line_items(order: models.Order, name: str) -> Markup:
-    rows = Markup("").join(
-        Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
-            item.sku, item.name, item.quantity, item.unit_price_cents, item.line_total_cents
-        )
-        for item in order.items
-    )
-    return Markup('<table class="table table-sm line-items">{}{}</table>').format(LINE_ITEMS_HEAD, rows)
 
 
 def _customer(order: models.Order, name: str) -> str:
@@ -201,14 +200,10 @@ class OrderAdmin(ShopModelView, model=models.Order):
         models.Order.created_at,
         models.Order.confirmed_at,
         models.Order.cancelled_at,
-        models.Order.items,
     ]
-    column_labels: ClassVar[Any] = {models.Order.customer: "Customer", models.Order.items: "Line items"}
+    column_labels: ClassVar[Any] = {models.Order.customer: "Customer"}
     column_formatters: ClassVar[Any] = {models.Order.customer: _customer}
-    column_formatters_detail: ClassVar[Any] = {
-        models.Order.customer: _customer,
-        models.Order.items: _line_items,
-    }
+    column_formatters_detail: ClassVar[Any] = {models.Order.customer: _customer}
     column_sortable_list: ClassVar[Any] = [models.Order.id, models.Order.status, models.Order.created_at]
     column_default_sort: ClassVar[Any] = ("id", True)
     details_template = "back_office/order_details.html"
@@ -230,9 +225,8 @@ class OrderAdmin(ShopModelView, model=models.Order):
                     session=session, actor=current_admin(request).user, order_id=order_id
                 )
         except DomainError as error:
-            flash(request, str(error), "danger")
-        else:
-            flash(request, f"Order {order_id} is cancelled; its units are back in stock.", "success")
+            return self.refused(request, order_id, error)
+        _flash(request, f"Order {order_id} is cancelled; its units are back in stock.", "success")
         return self.back_to_details(request, order_id)
 
 
@@ -278,9 +272,8 @@ class UserAdmin(ShopModelView, model=models.User):
                     session=session, actor=current_admin(request).user, user_id=user_id, is_admin=is_admin
                 )
         except DomainError as error:
-            flash(request, str(error), "danger")
-        else:
-            flash(request, f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
+            return self.refused(request, user_id, error)
+        _flash(request, f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
         return self.back_to_details(request, user_id)
 
 

@@ -60,27 +60,26 @@ def init_app(app: Flask) -> None:
     # request-scoped session (flask_shop.db), which a proxy hands to each query. The views look at it as they
     # are built, hence the app context.
     session = LocalProxy(get_session)
+    # the views' addresses are SQLAdmin's (/admin/product/..., named after the model), so both apps share them
     with app.app_context(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         admin.add_view(
             views.ProductView(
-                models.Product, session, name="Products", endpoint="admin_products", url="products"
+                models.Product, session, name="Products", endpoint="admin_products", url="product"
             )
         )
         admin.add_view(
-            views.OrderView(models.Order, session, name="Orders", endpoint="admin_orders", url="orders")
+            views.OrderView(models.Order, session, name="Orders", endpoint="admin_orders", url="order")
         )
-        admin.add_view(
-            views.UserView(models.User, session, name="Users", endpoint="admin_users", url="users")
-        )
+        admin.add_view(views.UserView(models.User, session, name="Users", endpoint="admin_users", url="user"))
         admin.add_view(
             views.OutboxView(
-                models.OutboxMessage, session, name="Outbox", endpoint="admin_outbox", url="outbox"
+                models.OutboxMessage, session, name="Outbox", endpoint="admin_outbox", url="outbox-message"
             )
         )
         admin.add_view(
             views.AuditView(
-                models.AuditEntry, session, name="Audit trail", endpoint="admin_audit", url="audit"
+                models.AuditEntry, session, name="Audit trail", endpoint="admin_audit", url="audit-entry"
             )
         )
     admin.add_link(MenuLink(name="Sign out", endpoint="back_office.sign_out"))

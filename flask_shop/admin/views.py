@@ -17,7 +17,6 @@ from flask.typing import ResponseReturnValue
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
-from markupsafe import Markup
 from sqlalchemy.orm import Query, joinedload
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
@@ -27,15 +26,12 @@ from flask_shop.admin.sessions import AdminLogin, current_admin
 from flask_shop.db import get_session
 from flask_shop.passwords import get_password_hashing
 from shared.db import models
-from shared.domain.exceptions import DomainError
+from shared.domain.exceptions import DomainError, NotFound
 from shared.domain.limits import MAX_DB_ID
 from shared.domain.order_status import OrderStatus
 from shared.http import forms
 
 CSS = ["/admin/assets/back_office.css"]
-LINE_ITEMS_HEAD = Markup(
-    "<tr><th>SKU</th><th>Name</th><th>Quantity</th><th>Unit price (cents)</th><th>Total (cents)</th></tr>"
-)
 
 
 class SignedIn:
@@ -87,7 +83,15 @@ class ShopModelView(SignedIn, ModelView):
         id no row can have, which PostgreSQL would refuse with an error."""
         if not id.isascii() or not id.isdigit() or not 1 <= int(id) <= MAX_DB_ID:
             return None
-        return super().get_one(id)
+        # through get_query, so that a detail page loads what its list loads (an order's customer)
+        return self.get_query().filter(self.model.id == int(id)).one_or_none()
+
+    def refused(self, row_id: int, error: DomainError) -> ResponseReturnValue:
+        """Back to the row's page with what the service refused; to the list if the row does not exist."""
+        flash(str(error), "error")
+        if isinstance(error, NotFound):
+            return redirect(self.get_url(".index_view"))
+        return redirect(self.get_url(".details_view", id=row_id))
 
 
 class ReadOnly(ShopModelView):
@@ -159,22 +163,11 @@ class ProductView(ShopModelView):
                     reason=form.reason.data,
                 )
             except DomainError as error:
-                flash(str(error), "error")
-            else:
-                flash(f"{product.sku}: {product.stock} in stock.", "success")
+                return self.refused(product_id, error)
+            flash(f"{product.sku}: {product.stock} in stock.", "success")
         else:
             _flash_errors(form)
         return redirect(self.get_url(".details_view", id=product_id))
-
-
-def _line_items(view: Any, context: Any, order: models.Order, name: str) -> Markup:
-    rows = Markup("").join(
-        Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
-            item.sku, item.name, item.quantity, item.unit_price_cents, item.line_total_cents
-        )
-        for item in order.items
-    )
-    return Markup('<table class="table table-sm line-items">{}{}</table>').format(LINE_ITEMS_HEAD, rows)
 
 
 class OrderView(ReadOnly):
@@ -190,16 +183,14 @@ class OrderView(ReadOnly):
         "created_at",
         "confirmed_at",
         "cancelled_at",
-        "items",
     )
-    column_labels: ClassVar[dict[str, str]] = {"customer.email": "Customer", "items": "Line items"}
+    column_labels: ClassVar[dict[str, str]] = {"customer.email": "Customer"}
     column_filters = (
         FilterEqual(
             models.Order.status, "Status", options=[(status.value, status.value) for status in OrderStatus]
         ),
     )
     column_default_sort = ("id", True)
-    column_formatters_detail: ClassVar[dict[str, Any]] = {"items": _line_items}
     details_template = "back_office/order_details.html"
 
     def get_query(self) -> Query[models.Order]:
@@ -212,9 +203,8 @@ class OrderView(ReadOnly):
         try:
             services.cancel_any_order(session=get_session(), actor=_admin().user, order_id=order_id)
         except DomainError as error:
-            flash(str(error), "error")
-        else:
-            flash(f"Order {order_id} is cancelled; its units are back in stock.", "success")
+            return self.refused(order_id, error)
+        flash(f"Order {order_id} is cancelled; its units are back in stock.", "success")
         return redirect(self.get_url(".details_view", id=order_id))
 
 
@@ -250,9 +240,8 @@ class UserView(ReadOnly):
                 session=get_session(), actor=_admin().user, user_id=user_id, is_admin=is_admin
             )
         except DomainError as error:
-            flash(str(error), "error")
-        else:
-            flash(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
+            return self.refused(user_id, error)
+        flash(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
         return redirect(self.get_url(".details_view", id=user_id))
 
 
