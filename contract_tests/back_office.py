@@ -153,7 +153,7 @@ class BackOffice:
         }
         page = self.pages.product_create
         self.post(page, {**form, "save": "Save"}, token_from=page, expect=expect)
-        listed = self.api.http.get("/api/v1/products", params={"q": form["name"]})
+        listed = self.api.http.get("/api/v1/products", params={"q": f"Back-office widget {sku}"})
         assert listed.status_code == 200, listed.text
         found = [item for item in listed.json()["items"] if item["sku"] == sku]
         return {**form, "id": found[0]["id"]} if found else form
