@@ -1,12 +1,9 @@
 """The back office at ``/admin``: SQLAdmin on the app's async engine, signed in through its
 ``AuthenticationBackend`` over a server-side session (:mod:`fastapi_shop.admin.sessions`), every POST under
-``/admin`` checked for a CSRF token.
+``/admin`` checked for a CSRF token (:mod:`fastapi_shop.admin.csrf`: SQLAdmin has none of its own).
 
-SQLAdmin has no CSRF protection of its own. ``asgi-csrf`` (Datasette's) wraps the admin's mount: a signed
-token in a cookie that every form must repeat in its ``csrftoken`` field, read from URL-encoded and
-multipart bodies alike (starlette-csrf reads only a header, which a plain HTML form cannot send); a POST
-without it is refused with 403 and changes nothing. The JSON API is outside the mount, takes bearer tokens,
-which a browser never sends on its own, and needs none.
+The JSON API is outside the admin's mount, takes bearer tokens, which a browser never sends on its own, and
+needs no CSRF token.
 """
 
 from __future__ import annotations
@@ -14,26 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from asgi_csrf import asgi_csrf
 from fastapi import FastAPI
 from sqladmin import Admin
 from sqladmin.authentication import login_required
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Message, Scope, Send
 
 from fastapi_shop import services
-from fastapi_shop.admin import sessions, views
+from fastapi_shop.admin import csrf, sessions, views
 from fastapi_shop.db import create_sessionmaker
-from fastapi_shop.errors import ProblemResponse
 from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
 from shared.http import api as http_api
-from shared.http.problems import http_problem
 
 HERE = Path(__file__).parent
 
@@ -46,17 +38,6 @@ class CachedStaticFiles(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = f"public, max-age={http_api.ASSET_MAX_AGE_SECONDS}"
         return response
-
-
-async def refuse_without_token(scope: Scope, send: Send, message_id: Any) -> None:
-    """asgi-csrf's refusal, as a problem document like every other error of the app: 403, nothing changed."""
-    problem = http_problem(403, "The CSRF token is missing or does not match.")
-    response = ProblemResponse(problem.to_dict(), status_code=problem.status)
-    await response(scope, _no_body, send)
-
-
-async def _no_body() -> Message:
-    return {"type": "http.disconnect"}  # a response never reads the request
 
 
 class ShopAdmin(Admin):
@@ -99,7 +80,6 @@ class ShopAdmin(Admin):
 def init_app(app: FastAPI, *, engine: AsyncEngine, settings: Settings, passwords: PasswordHashing) -> None:
     """Mount the back office on ``app``; raises :class:`shared.config.ConfigError` without
     ``SHOP_SESSION_SECRET``."""
-    secret = settings.require_session_secret()
     # FastAPI's StaticFiles idiom: the back office's own CSS, mounted before the admin's /admin mount
     app.mount("/admin/assets", CachedStaticFiles(directory=HERE / "static"), name="admin_assets")
     sessionmaker = create_sessionmaker(engine)  # the admin's own: SQLAdmin reconfigures the one it is given
@@ -113,15 +93,7 @@ def init_app(app: FastAPI, *, engine: AsyncEngine, settings: Settings, passwords
         authentication_backend=sessions.AdminAuthentication(
             settings=settings, sessionmaker=sessionmaker, passwords=passwords
         ),
-        middlewares=[
-            Middleware(
-                asgi_csrf,
-                signing_secret=secret,
-                cookie_path=sessions.URL_PREFIX,
-                always_protect={sessions.URL_PREFIX + "/login"},  # a first sign-in has no cookie yet
-                send_csrf_failed=refuse_without_token,
-            )
-        ],
     )
+    admin.templates.env.globals["csrf_token"] = csrf.csrf_token  # every form of the back office has it
     for view in (views.ProductAdmin, views.OrderAdmin, views.UserAdmin, views.OutboxAdmin, views.AuditAdmin):
         admin.add_view(view)

@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fastapi_shop import services
+from fastapi_shop.admin.csrf import CSRFMiddleware, csrf_token
 from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
 from shared.db import models
@@ -38,6 +39,7 @@ SESSION_KEY = "admin_session"  # the one thing the cookie holds: the session's o
 # FastAPI's Jinja2Templates, for the pages of this app's own (the sign-in page, the sign-out question)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["get_flashed_messages"] = get_flashed_messages  # "You have signed out."
+templates.env.globals["csrf_token"] = csrf_token
 
 
 class SessionBySchemeMiddleware:
@@ -88,7 +90,8 @@ class AdminAuthentication(AuthenticationBackend):
                 path=URL_PREFIX,  # never sent to the API
                 same_site="lax",
                 max_age=None,  # a browser-session cookie; the server decides when the session ends
-            )
+            ),
+            Middleware(CSRFMiddleware),  # inside: it reads its token from the session
         ]
         self._settings = settings
         self._sessionmaker = sessionmaker

@@ -43,7 +43,8 @@ class SignedIn:
         return current_admin() is not None
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> ResponseReturnValue:
-        return redirect(url_for("back_office.sign_in", next=request.full_path))
+        here = request.full_path if request.query_string else request.path
+        return redirect(url_for("back_office.sign_in", next=here))
 
 
 def _admin() -> AdminLogin:
