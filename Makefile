@@ -60,6 +60,9 @@ db-upgrade: install
 db-seed: install
 	$(BIN)/python -m shared.db seed
 
+# the apps refuse to start without SHOP_SESSION_SECRET (the back office's cookies): a development value here
+run-fastapi run-flask: export SHOP_SESSION_SECRET ?= make-run-dev-session-secret-not-for-production
+
 run-fastapi: install
 	$(BIN)/uvicorn --factory fastapi_shop.main:create_app --http fastapi_shop.server:HttpToolsProtocol \
 	  --reload --no-access-log

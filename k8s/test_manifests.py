@@ -25,6 +25,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from shared.config import Settings
 from tests.project_files import dockerfile_instruction, dockerfile_stages, variables_read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,17 +200,18 @@ def test_every_container_requests_no_more_than_its_limits(overlay: str) -> None:
 def serves(app: str, path: str) -> bool:
     """Whether ``app`` routes ``GET path`` (anything but 404), asked in-process through its test client (the
     FastAPI one entered, so that the lifespan runs as under uvicorn)."""
+    settings = Settings(session_secret="k8s-tests-session-secret-0123456789")
     if app == "fastapi":
         from fastapi.testclient import TestClient
 
         from fastapi_shop.main import create_app as create_fastapi_app
 
-        with TestClient(create_fastapi_app()) as client:
+        with TestClient(create_fastapi_app(settings)) as client:
             status: int = client.get(path).status_code
     else:
         from flask_shop import create_app as create_flask_app
 
-        status = create_flask_app().test_client().get(path).status_code
+        status = create_flask_app({"SHOP_SETTINGS": settings}).test_client().get(path).status_code
     return status != 404
 
 
@@ -284,9 +286,10 @@ def _routes(path: str, rule: Object) -> bool:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_ingress_routes_the_api_and_its_docs_but_not_metrics(overlay: str) -> None:
+def test_the_ingress_routes_the_api_its_docs_and_the_back_office_but_not_metrics(overlay: str) -> None:
     public = ["/api/v1/products", "/api/v1/orders/7", "/docs", "/redoc", "/openapi.json"]
     public += ["/static/swagger-ui/swagger-ui-bundle.js", "/static/redoc/redoc.standalone.js"]
+    public += ["/admin/login", "/admin/assets/back_office.css"]
     for ingress in of_kind(overlay, "Ingress"):
         app = APP_IMAGES[ingress["metadata"]["name"]]
         (rule,) = ingress["spec"]["rules"]
