@@ -133,7 +133,22 @@ class DockerStage:
         return "\n".join(stage)
 
 
-Source = Python | DockerStage
+@dataclass(frozen=True)
+class Template:
+    """A whole template (a Jinja2 file), as short as a template of this project is."""
+
+    path: str
+    language: ClassVar[str] = "html+jinja"
+
+    @property
+    def label(self) -> str:
+        return _link(self.path)
+
+    def excerpt(self) -> str:
+        return _read(self.path).rstrip("\n")
+
+
+Source = Python | DockerStage | Template
 
 
 @dataclass(frozen=True)
@@ -517,6 +532,117 @@ TOPICS = (
         form, so the server is PID 1 and receives SIGTERM itself: uvicorn finishes in-flight requests within
         `--timeout-graceful-shutdown`, gunicorn within `graceful_timeout`. The request log is the app's own
         line in FastAPI (hence `--no-access-log`) and gunicorn's access log in Flask.
+        """,
+    ),
+    Topic(
+        "Admin interfaces",
+        fastapi=(
+            Python("fastapi_shop/admin/__init__.py", ("init_app",)),
+            Python("fastapi_shop/admin/views.py", ("ProductAdmin",)),
+        ),
+        flask=(
+            Python("flask_shop/admin/__init__.py", ("init_app",)),
+            Python("flask_shop/admin/views.py", ("ProductView",)),
+        ),
+        differs="""
+        Both back offices are their ecosystem's usual choice: Flask-Admin 2 (Bootstrap 4) for Flask and
+        SQLAdmin ("SQLAlchemy Admin for FastAPI and Starlette") for FastAPI. FastAPI-Admin, the other name
+        that comes up, is built on Tortoise ORM, not SQLAlchemy, and has had no release in years, so it could
+        not sit on this schema. Both are declarative in the same way: a `ModelView` per model with
+        `column_list`, `column_searchable_list`, sorting and paging, `can_delete = False`, and overridable
+        hooks where a write happens (`create_model`/`update_model` in Flask-Admin,
+        `insert_model`/`update_model` in SQLAdmin), which here call the services, so the admin keeps the API's
+        rules and writes the audit trail in the change's own transaction. Flask-Admin was the easier of the
+        two to bend: its views take any form class, `@expose` adds a route to a view, and its templates
+        already render Flask-WTF's `csrf_token()`. Its one friction is the session: it expects
+        Flask-SQLAlchemy (2.x warns that 3.0 will take nothing else), so this app hands it a proxy to its own
+        request session (the `LocalProxy` in `init_app`). SQLAdmin asks for more code: it takes the engine
+        when it is mounted (so the FastAPI app now creates its engine with the app and the lifespan disposes
+        of it), reconfigures the session factory it is given (hence a factory of its own), picks its URLs from
+        the model's name (the Flask views use the same names), has no CSRF protection, signs out and runs its
+        actions with GET links, and its flash messages append to the session in place, which Starlette 1.x
+        does not notice. Python lines of the admin package: Flask 437, FastAPI 575 (blank lines left out; the
+        forms, 88 lines in `shared/http/forms.py`, are shared).
+        """,
+    ),
+    Topic(
+        "Templates",
+        fastapi=(
+            Python("fastapi_shop/admin/sessions.py", ("templates",)),
+            Python("fastapi_shop/admin/__init__.py", ("ShopAdmin.login",)),
+            Template("fastapi_shop/admin/templates/back_office/product_details.html"),
+        ),
+        flask=(
+            Python("flask_shop/admin/sessions.py", ("bp", "sign_in")),
+            Template("flask_shop/admin/templates/back_office/product_details.html"),
+        ),
+        differs="""
+        Both frameworks render Jinja2. Flask has it built in: `render_template` looks in the app's and every
+        blueprint's `templates/` folder, so the sign-in page of the `back_office` blueprint is found by name,
+        with `url_for`, `get_flashed_messages` and Flask-WTF's `csrf_token()` already in its context. FastAPI
+        renders through Starlette's `Jinja2Templates`, an object made with its folder
+        (`fastapi_shop/admin/sessions.py`); a template gets the `request`, and `url_for` resolves route names,
+        while anything else a template calls is added to `templates.env.globals` by hand (the CSRF token,
+        SQLAdmin's flash messages). The admins' own pages extend the library's base templates and override a
+        block in both: Flask-Admin's model details page (block `details_table`), SQLAdmin's (block
+        `action_buttons_bottom`). A dashboard replaces each admin's home page:
+        Flask-Admin's `AdminIndexView` with an `@expose("/")`, SQLAdmin's `Admin.index`, which its own
+        docstring invites one to override.
+        """,
+    ),
+    Topic(
+        "Static files",
+        fastapi=(
+            Python("fastapi_shop/admin/__init__.py", ("CachedStaticFiles",)),
+            Python("fastapi_shop/admin/__init__.py", ("init_app",), mentioning=("mount",)),
+        ),
+        flask=(Python("flask_shop/admin/sessions.py", ("AssetsBlueprint", "bp")),),
+        differs="""
+        Flask serves a folder per app and per blueprint: the `back_office` blueprint's `static/` is at
+        `/admin/assets/` with no code beyond `static_folder`, and `url_for("back_office.static", ...)` builds
+        its URLs. FastAPI mounts Starlette's `StaticFiles` on a path; the back office's is mounted before
+        SQLAdmin's `/admin`, which would otherwise take every path under it. Both send `ETag` and
+        `Last-Modified`, so a browser revalidates; for a cache lifetime, Flask has a hook,
+        `get_send_file_max_age`, overridden per blueprint, and `StaticFiles` has none, so a subclass sets
+        `Cache-Control` on its file responses. Each admin library serves its own assets the same way
+        (Flask-Admin as a blueprint, SQLAdmin as a mount at `/admin/statics`), and nothing a page loads comes
+        from another host: Flask-Admin's default Bootstrap theme is used because several of its Bootswatch
+        themes import web fonts from Google (`contract_tests/test_back_office.py` follows every script, style
+        sheet and `url()` a page names).
+        """,
+    ),
+    Topic(
+        "Sessions and CSRF",
+        fastapi=(
+            Python(
+                "fastapi_shop/admin/sessions.py",
+                ("AdminAuthentication.login", "AdminAuthentication.authenticate"),
+            ),
+            Python("fastapi_shop/admin/csrf.py", ("CSRFMiddleware",)),
+        ),
+        flask=(
+            Python("flask_shop/admin/sessions.py", ("AdminLogin", "load_admin")),
+            Python("flask_shop/admin/__init__.py", ("protect_admin_forms",)),
+        ),
+        differs="""
+        Both cookies are the framework's signed session (Flask's `SecureCookieSessionInterface`, Starlette's
+        `SessionMiddleware`, both itsdangerous), and both hold only an opaque reference to an `admin_sessions`
+        row: signing out, a revoked admin right, 30 idle minutes or 8 hours end a session on every worker
+        (`valid_admin_session` in `shared/db/statements.py`), which a cookie alone could not. Flask gets this
+        from flask-login: `get_id()` returns the reference rather than a user id, and a `user_loader` that
+        answers only under `/admin` (the API's `request_loader` reads bearer tokens, so the cookie never
+        authenticates the API). SQLAdmin's `AuthenticationBackend` is the one place for access in FastAPI: a
+        `login`, a `logout`, and an `authenticate` run before every admin page. Both cookies are `HttpOnly`,
+        `SameSite=Lax`, scoped to `/admin`, and `Secure` whenever the request came over HTTPS (directly or per
+        `X-Forwarded-Proto` from a trusted proxy), which takes a one-method subclass in Flask and two
+        middlewares chosen by scheme in Starlette, whose `https_only` is fixed. CSRF is the synchronizer token
+        pattern in both, kept in the session. Flask-WTF's `CSRFProtect` does it for Flask, checked only under
+        `/admin` (a 400 problem document on failure; Flask-Admin's own `SecureForm` would answer a missing
+        token with the form again and a 200). SQLAdmin has none, and the libraries did not fit: starlette-csrf
+        reads the token only from a header, which an HTML form cannot send, and asgi-csrf's multipart parsing
+        fails on the python-multipart in use, while SQLAdmin's forms are multipart. So
+        `fastapi_shop/admin/csrf.py` is the app's own, about 60 lines on Starlette's form parser (403 on
+        failure).
         """,
     ),
     Topic(
