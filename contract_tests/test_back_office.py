@@ -119,6 +119,18 @@ def test_the_back_office_cookie_does_not_authenticate_the_api(api: Api, admin: B
     assert response.status_code == 401
 
 
+def test_the_api_neither_sets_nor_varies_on_a_cookie(api: Api, customer: Customer) -> None:
+    """The back office's session exists under /admin only: the API's answers stay cacheable by URL."""
+    product = api.create_product(stock=1)
+    for response in (
+        api.http.get(f"/api/v1/products/{product['id']}"),
+        api.http.get("/api/v1/users/me", headers=customer.auth),
+    ):
+        assert response.status_code == 200
+        assert "set-cookie" not in response.headers
+        assert "cookie" not in response.headers.get("Vary", "").lower()
+
+
 def test_the_session_cookie_is_http_only_same_site_and_scoped_to_the_back_office(api: Api) -> None:
     with BackOffice(api) as back_office:
         signed_in = back_office.sign_in(api.deployment.admin_email, api.deployment.admin_password)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Request,
     current_app,
     flash,
     redirect,
@@ -26,7 +27,7 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user, login_user, logout_user
 
@@ -94,10 +95,16 @@ def load_admin(reference: str) -> AdminLogin | None:
 
 
 class AdminSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with a cookie that is ``Secure`` whenever the request came over HTTPS,
-    directly or through a trusted proxy (``X-Forwarded-Proto``,
+    """Flask's signed-cookie session, for the back office only: elsewhere Flask gets its null session, so
+    the API never reads a cookie and its answers do not ``Vary: Cookie``. The cookie is ``Secure`` whenever
+    the request came over HTTPS, directly or through a trusted proxy (``X-Forwarded-Proto``,
     :class:`flask_shop.middleware.TrustedProxyFix`), so the same deployment serves plain HTTP in
     development."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path != URL_PREFIX and not request.path.startswith(URL_PREFIX + "/"):
+            return None  # Flask's null session
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure
