@@ -55,7 +55,7 @@ PAGES = {
         user=f"{PREFIX}/user/details/?id={{id}}",
     ),
     "fastapi": Pages(  # SQLAdmin: /<identity>/list, /create, /edit/<id>, /details/<id>
-        csrf_field="csrf_token",  # fastapi_shop.admin.csrf, named as Flask-WTF names it
+        csrf_field="csrf_token",  # fastapi_shop.admin.guard, named as Flask-WTF names it
         lists={name: f"{PREFIX}/{view}/list" for name, view in VIEWS.items()},
         product_create=f"{PREFIX}/product/create",
         product_edit=f"{PREFIX}/product/edit/{{id}}",

@@ -22,6 +22,7 @@ from contract_tests.back_office import (
     SIGN_IN,
     SIGN_OUT,
     BackOffice,
+    admin_right_path,
     cancel_path,
     is_sign_in_redirect,
     stock_path,
@@ -29,7 +30,8 @@ from contract_tests.back_office import (
 from contract_tests.client import PASSWORD, Api, Customer, unique
 from contract_tests.concurrently import run_together
 
-CSRF_REFUSED = {"flask": 400, "fastapi": 403}  # Flask-WTF's own 400; asgi-csrf's 403
+ASSET_REFERENCE = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]+)"')
+CSRF_REFUSED = {"flask": 400, "fastapi": 403}  # Flask-WTF's own 400; fastapi_shop/admin/guard.py's 403
 
 
 @pytest.fixture
@@ -144,16 +146,29 @@ def test_the_session_cookie_is_http_only_same_site_and_scoped_to_the_back_office
     assert "secure" not in attributes  # plain HTTP here: a Secure cookie would never come back
 
 
+def admin_sessions(database_url: str, email: str) -> list[str]:
+    """The stored references (their SHA-256) of ``email``'s back-office sessions, oldest first."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT token_hash FROM admin_sessions JOIN users ON users.id = user_id WHERE users.email = %s"
+            " ORDER BY admin_sessions.id",
+            (email,),
+        ).fetchall()
+    return [token_hash for (token_hash,) in rows]
+
+
 def test_each_sign_in_starts_a_new_session(api: Api, database_url: str) -> None:
+    """No session fixation: signing in with a session cookie already in the browser (here, one of the
+    admin's own) makes a new server-side session, with a reference of its own."""
+    email = api.deployment.admin_email
     with BackOffice(api) as back_office:
         back_office.sign_in_as_admin()
-        first = session_cookie(back_office)
-        back_office.sign_in_as_admin()
-        second = session_cookie(back_office)
-        with BackOffice(api) as replay:
-            replay.http.cookies.set("shop_admin_session", first, path="/admin")
-            replay.get(HOME, expect=200)  # the first is a session of its own, still valid
-    assert first != second
+        before = admin_sessions(database_url, email)
+        back_office.sign_in_as_admin()  # the browser still sends the first session's cookie
+        after = admin_sessions(database_url, email)
+    assert after[: len(before)] == before
+    assert len(after) == len(before) + 1
+    assert after[-1] not in before
 
 
 # --- how a session ends -----------------------------------------------------------------------------------
@@ -177,15 +192,22 @@ def test_signing_out_is_asked_on_a_get(api: Api, admin: BackOffice) -> None:
     admin.get(HOME, expect=200)  # still signed in
 
 
-@pytest.mark.parametrize("column", ["last_seen_at", "created_at"])
-def test_an_idle_or_old_session_ends(api: Api, admin: BackOffice, database_url: str, column: str) -> None:
-    """30 minutes without a request, or 8 hours in all, end a session."""
-    shift = "31 minutes" if column == "last_seen_at" else "8 hours 1 minute"
-    moved = "last_seen_at" if column == "last_seen_at" else "expires_at"
+@pytest.mark.parametrize(
+    ("column", "shift"),
+    [("last_seen_at", "31 minutes"), ("expires_at", "8 hours")],
+    ids=["idle for 31 minutes", "signed in 8 hours ago"],
+)
+def test_an_idle_or_old_session_ends(
+    api: Api, admin: BackOffice, database_url: str, column: str, shift: str
+) -> None:
+    """30 minutes without a request, or 8 hours since signing in, end a session: its clocks are moved back
+    (``expires_at`` is the sign-in plus 8 hours)."""
+    [newest] = admin_sessions(database_url, api.deployment.admin_email)[-1:]
     with psycopg.connect(database_url) as connection:
         connection.execute(
-            f"UPDATE admin_sessions SET {moved} = {moved} - interval '{shift}'"  # noqa: S608 (our own names)
-            " WHERE id = (SELECT max(id) FROM admin_sessions)"
+            f"UPDATE admin_sessions SET {column} = {column} - interval '{shift}'"  # noqa: S608 (our own names)
+            " WHERE token_hash = %s",
+            (newest,),
         )
     assert is_sign_in_redirect(admin.get(HOME, expect=None))
 
@@ -317,6 +339,35 @@ def test_an_unknown_or_impossible_id_is_not_an_error(api: Api, admin: BackOffice
         assert shown.status_code in (302, 404), product_id  # Flask-Admin: back to the list; SQLAdmin: 404
     unknown = admin.post(stock_path(2147483647), {"delta": 1, "reason": "x"}, token_from=SIGN_OUT, expect=302)
     assert "does not exist" in admin.follow(unknown)
+    for path in (stock_path(99999999999), cancel_path(99999999999), admin_right_path(99999999999)):
+        admin.post(path, {"delta": 1, "reason": "x", "is_admin": "true"}, token_from=SIGN_OUT, expect=404)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["search=%00", "page=99999999999999999999", "page=-3", "sort=99", "search=" + "x" * 2000],
+    ids=["NUL in a search", "a page past any row", "a negative page", "an unknown sort", "a long search"],
+)
+def test_a_hostile_list_query_is_not_an_error(api: Api, admin: BackOffice, query: str) -> None:
+    shown = admin.get(f"{admin.pages.lists['products']}?{query}", expect=None)
+    assert shown.status_code in (200, 302, 400), shown.text[:300]
+    if "%00" in query:
+        assert shown.status_code == 400
+        assert shown.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_garbled_admin_right_changes_nothing(api: Api, admin: BackOffice, customer: Customer) -> None:
+    user_id = user_id_of(api, admin, customer.email)
+    page = admin.follow(
+        admin.post(
+            admin_right_path(user_id),
+            {"is_admin": "yes"},
+            token_from=admin.pages.user.format(id=user_id),
+            expect=302,
+        )
+    )
+    assert "Say true or false" in page
+    assert "Grant admin" in admin.get(admin.pages.user.format(id=user_id), expect=200).text
 
 
 def test_an_oversized_form_is_refused(api: Api, admin: BackOffice) -> None:
@@ -411,10 +462,13 @@ def test_the_pages_load_nothing_from_another_host(api: Api, admin: BackOffice) -
     """Every script, style sheet, image and font the pages name comes from the app itself."""
     origin = urlsplit(api.base_url).netloc
     seen: set[str] = set()
-    for page in (HOME, SIGN_OUT, *admin.pages.lists.values(), admin.pages.product_create):
-        html = admin.get(page, expect=200).text
-        for reference in re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]+)"', html):
-            seen.add(urljoin(api.base_url + page, reference))
+    product = api.create_product(stock=1)
+    pages = [HOME, SIGN_OUT, *admin.pages.lists.values(), admin.pages.product_create]
+    pages += [admin.pages.product.format(id=product["id"]), admin.pages.product_edit.format(id=product["id"])]
+    with BackOffice(api) as stranger:  # the sign-in page, as it is shown before any session
+        for client, page in [(stranger, SIGN_IN), *((admin, page) for page in pages)]:
+            html = client.get(page, expect=200).text
+            seen |= {urljoin(api.base_url + page, reference) for reference in ASSET_REFERENCE.findall(html)}
     for url in [url for url in seen if url.endswith(".css")]:
         css = admin.http.get(url)
         assert css.status_code == 200, url

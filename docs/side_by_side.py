@@ -561,7 +561,7 @@ TOPICS = (
         of it), reconfigures the session factory it is given (hence a factory of its own), picks its URLs from
         the model's name (the Flask views use the same names), has no CSRF protection, signs out and runs its
         actions with GET links, and its flash messages append to the session in place, which Starlette 1.x
-        does not notice. Python lines of the admin package: Flask 437, FastAPI 575 (blank lines left out; the
+        does not notice. Python lines of the admin package: Flask 461, FastAPI 600 (blank lines left out; the
         forms, 88 lines in `shared/http/forms.py`, are shared).
         """,
     ),
@@ -618,11 +618,11 @@ TOPICS = (
                 "fastapi_shop/admin/sessions.py",
                 ("AdminAuthentication.login", "AdminAuthentication.authenticate"),
             ),
-            Python("fastapi_shop/admin/csrf.py", ("CSRFMiddleware",)),
+            Python("fastapi_shop/admin/guard.py", ("AdminRequestGuard",)),
         ),
         flask=(
             Python("flask_shop/admin/sessions.py", ("AdminLogin", "load_admin")),
-            Python("flask_shop/admin/__init__.py", ("protect_admin_forms",)),
+            Python("flask_shop/admin/__init__.py", ("guard_admin_request",)),
         ),
         differs="""
         Both cookies are the framework's signed session (Flask's `SecureCookieSessionInterface`, Starlette's
@@ -641,7 +641,7 @@ TOPICS = (
         token with the form again and a 200). SQLAdmin has none, and the libraries did not fit: starlette-csrf
         reads the token only from a header, which an HTML form cannot send, and asgi-csrf's multipart parsing
         fails on the python-multipart in use, while SQLAdmin's forms are multipart. So
-        `fastapi_shop/admin/csrf.py` is the app's own, about 60 lines on Starlette's form parser (403 on
+        `fastapi_shop/admin/guard.py` is the app's own, about 60 lines on Starlette's form parser (403 on
         failure).
         """,
     ),

@@ -98,11 +98,13 @@ async def relay_pending(
 
 
 async def purge_expired(*, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
-    login counts that block nothing and were last added to a day ago (:mod:`shared.domain.logins`)."""
+    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read), failed
+    login counts that block nothing and were last added to a day ago (:mod:`shared.domain.logins`), and
+    back-office sessions that have ended."""
     async with sessionmaker() as session:
         await session.execute(statements.purge_expired_idempotency_keys())
         await session.execute(login_throttles.purge_forgotten())
+        await session.execute(statements.purge_ended_admin_sessions())
         await session.commit()
 
 

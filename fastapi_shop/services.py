@@ -230,7 +230,7 @@ async def adjust_stock(
 
     The product row is locked as an order locks it (:func:`_lock_products`), so an adjustment and an order
     take turns and neither's change is lost. Raises :class:`NotFound`, or :class:`StockOutOfRange` if the
-    stock would go below 0 (:func:`shared.domain.pricing.add_stock`).
+    stock would leave 0..``MAX_STOCK`` (:func:`shared.domain.pricing.add_stock`).
     """
     locked = await _lock_products(session=session, product_ids=[product_id])
     if product_id not in locked:
@@ -459,10 +459,9 @@ async def set_admin(*, session: AsyncSession, actor: User, user_id: int, is_admi
     if user is None:
         raise NotFound(f"User {user_id} does not exist.")
     if user.is_admin != is_admin:
-        before = AuditEntry.snapshot(user)
+        before, after = {"is_admin": user.is_admin}, {"is_admin": is_admin}
         user.is_admin = is_admin
         action = AuditAction.ADMIN_GRANTED if is_admin else AuditAction.ADMIN_REVOKED
-        after = AuditEntry.snapshot(user)
         session.add(AuditEntry.record(actor=actor, action=action, row=user, before=before, after=after))
     await session.commit()
     return user

@@ -101,11 +101,13 @@ def relay_pending(*, sessionmaker: sessionmaker[Session], mailer: Mailer, older_
 
 
 def purge_expired(*, sessionmaker: sessionmaker[Session]) -> None:
-    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read) and failed
-    login counts that block nothing and were last added to a day ago (:mod:`shared.domain.logins`)."""
+    """Delete idempotency keys past their 24 hours (expired ones are already ignored when read), failed
+    login counts that block nothing and were last added to a day ago (:mod:`shared.domain.logins`), and
+    back-office sessions that have ended."""
     with sessionmaker() as session:
         session.execute(statements.purge_expired_idempotency_keys())
         session.execute(login_throttles.purge_forgotten())
+        session.execute(statements.purge_ended_admin_sessions())
         session.commit()
 
 

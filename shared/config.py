@@ -47,8 +47,8 @@ from shared.domain.logins import LoginLimits
 DEFAULT_DATABASE_URL = "postgresql://shop:shop-dev-password@localhost:5432/shop"
 
 
-LOG_FORMATS = ("text", "json")
-SESSION_SECRET_MIN_LENGTH = 32  # shared.observability.logs.configure
+LOG_FORMATS = ("text", "json")  # shared.observability.logs.configure
+SESSION_SECRET_MIN_LENGTH = 32  # characters of SHOP_SESSION_SECRET
 
 
 class ConfigError(ValueError):

@@ -1,6 +1,6 @@
 """The back office at ``/admin``: SQLAdmin on the app's async engine, signed in through its
 ``AuthenticationBackend`` over a server-side session (:mod:`fastapi_shop.admin.sessions`), every POST under
-``/admin`` checked for a CSRF token (:mod:`fastapi_shop.admin.csrf`: SQLAdmin has none of its own).
+``/admin`` checked for a CSRF token (:mod:`fastapi_shop.admin.guard`: SQLAdmin has none of its own).
 
 The JSON API is outside the admin's mount, takes bearer tokens, which a browser never sends on its own, and
 needs no CSRF token.
@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
 from fastapi_shop import services
-from fastapi_shop.admin import csrf, sessions, views
+from fastapi_shop.admin import guard, sessions, views
 from fastapi_shop.db import create_sessionmaker
 from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
@@ -71,7 +71,8 @@ class ShopAdmin(Admin):
     async def logout(self, request: Request) -> Response:
         """Sign out: GET asks (a link must not change anything), POST ends the session everywhere."""
         if request.method == "GET":
-            if not request.session.get(sessions.SESSION_KEY):
+            backend = self.authentication_backend
+            if backend is None or await backend.authenticate(request) is not True:
                 return RedirectResponse(request.url_for("admin:login"), status_code=302)
             return sessions.templates.TemplateResponse(request, "back_office/sign_out.html")
         return await super().logout(request)
@@ -94,6 +95,6 @@ def init_app(app: FastAPI, *, engine: AsyncEngine, settings: Settings, passwords
             settings=settings, sessionmaker=sessionmaker, passwords=passwords
         ),
     )
-    admin.templates.env.globals["csrf_token"] = csrf.csrf_token  # every form of the back office has it
+    admin.templates.env.globals["csrf_token"] = guard.csrf_token  # every form of the back office has it
     for view in (views.ProductAdmin, views.OrderAdmin, views.UserAdmin, views.OutboxAdmin, views.AuditAdmin):
         admin.add_view(view)

@@ -27,7 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fastapi_shop import services
-from fastapi_shop.admin.csrf import CSRFMiddleware, csrf_token
+from fastapi_shop.admin.guard import AdminRequestGuard, csrf_token
 from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
 from shared.db import models
@@ -56,7 +56,7 @@ class SessionBySchemeMiddleware:
         await middleware(scope, receive, send)
 
 
-def current_admin(request: Request) -> models.AdminSession:
+def current_admin_session(request: Request) -> models.AdminSession:
     """The signed-in admin's session (with its user), in a view that ``login_required`` let the request
     into."""
     admin_session: models.AdminSession = request.state.admin_session
@@ -91,7 +91,7 @@ class AdminAuthentication(AuthenticationBackend):
                 same_site="lax",
                 max_age=None,  # a browser-session cookie; the server decides when the session ends
             ),
-            Middleware(CSRFMiddleware),  # inside: it reads its token from the session
+            Middleware(AdminRequestGuard),  # inside: it reads the CSRF token from the session
         ]
         self._settings = settings
         self._sessionmaker = sessionmaker
@@ -159,4 +159,4 @@ class AdminAuthentication(AuthenticationBackend):
         return True
 
     async def get_user_id(self, request: Request) -> Any:
-        return current_admin(request).user_id
+        return current_admin_session(request).user_id

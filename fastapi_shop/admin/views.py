@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 from sqladmin import ModelView, expose
-from sqladmin.authentication import login_required
-from sqladmin.filters import StaticValuesFilter
+from sqladmin.filters import AllUniqueStringValuesFilter, StaticValuesFilter
 from sqladmin.flash import flash
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,13 +26,15 @@ from starlette.responses import RedirectResponse, Response
 from wtforms import Form
 
 from fastapi_shop import services
-from fastapi_shop.admin.sessions import current_admin
+from fastapi_shop.admin.sessions import current_admin_session
 from fastapi_shop.passwords import PasswordHashing
 from shared.db import models
 from shared.domain.exceptions import DomainError, NotFound
 from shared.domain.limits import MAX_DB_ID
 from shared.domain.order_status import OrderStatus
 from shared.http import forms
+
+ADMIN_RIGHT = {"true": True, "false": False}  # the form's is_admin, a hidden field of the detail page
 
 
 def _flash(request: Request, message: str, category: str) -> None:
@@ -63,7 +64,7 @@ class ShopModelView(ModelView):
     create_template = "back_office/create.html"
     edit_template = "back_office/edit.html"
 
-    def unit_of_work(self) -> AsyncSession:
+    def service_session(self) -> AsyncSession:
         """A session for a service call: SQLAdmin turns autoflush off on its own sessions (for its reads);
         the services are written for SQLAlchemy's default."""
         session: AsyncSession = self.session_maker(autoflush=True)
@@ -134,33 +135,32 @@ class ProductAdmin(ShopModelView, model=models.Product):
         return forms.ProductCreateForm if rules == self.form_create_rules else forms.ProductEditForm
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
-        async with self.unit_of_work() as session:
+        async with self.service_session() as session:
             # a product starts with no stock: units arrive through an adjustment, with its reason
             return await services.create_product(
-                session=session, actor=current_admin(request).user, stock=0, **data
+                session=session, actor=current_admin_session(request).user, stock=0, **data
             )
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        async with self.unit_of_work() as session:
+        async with self.service_session() as session:
             return await services.update_product(
-                session=session, actor=current_admin(request).user, product_id=int(pk), changes=data
+                session=session, actor=current_admin_session(request).user, product_id=int(pk), changes=data
             )
 
     async def details_context(self, request: Request) -> dict[str, Any]:
         return {"stock_form": forms.StockAdjustmentForm()}
 
-    @expose("/{pk:int}/stock", methods=["POST"])
-    @login_required
+    @expose("/{pk:id}/stock", methods=["POST"])
     async def adjust_stock(self, request: Request) -> Response:
         """Add or take away units, with a reason: the product is locked as an order locks it."""
         product_id = request.path_params["pk"]
         form = forms.StockAdjustmentForm(await request.form())
         if form.validate():
             try:
-                async with self.unit_of_work() as session:
+                async with self.service_session() as session:
                     product = await services.adjust_stock(
                         session=session,
-                        actor=current_admin(request).user,
+                        actor=current_admin_session(request).user,
                         product_id=product_id,
                         delta=form.delta.data,
                         reason=form.reason.data,
@@ -214,15 +214,14 @@ class OrderAdmin(ShopModelView, model=models.Order):
         )
     ]
 
-    @expose("/{pk:int}/cancel", methods=["POST"])
-    @login_required
+    @expose("/{pk:id}/cancel", methods=["POST"])
     async def cancel(self, request: Request) -> Response:
         """Cancel the order through the API's own steps: its units go back in stock."""
         order_id = request.path_params["pk"]
         try:
-            async with self.unit_of_work() as session:
+            async with self.service_session() as session:
                 await services.cancel_any_order(
-                    session=session, actor=current_admin(request).user, order_id=order_id
+                    session=session, actor=current_admin_session(request).user, order_id=order_id
                 )
         except DomainError as error:
             return self.refused(request, order_id, error)
@@ -255,21 +254,26 @@ class UserAdmin(ShopModelView, model=models.User):
         return forms.UserCreateForm
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
-        async with self.unit_of_work() as session:
+        async with self.service_session() as session:
             return await services.register_user(
-                session=session, passwords=self.passwords, actor=current_admin(request).user, **data
+                session=session, passwords=self.passwords, actor=current_admin_session(request).user, **data
             )
 
-    @expose("/{pk:int}/admin", methods=["POST"])
-    @login_required
+    @expose("/{pk:id}/admin", methods=["POST"])
     async def set_admin(self, request: Request) -> Response:
         """Grant (``is_admin=true``) or revoke (``false``) the admin right."""
         user_id = request.path_params["pk"]
-        is_admin = (await request.form()).get("is_admin") == "true"
+        is_admin = ADMIN_RIGHT.get(str((await request.form()).get("is_admin")))
+        if is_admin is None:
+            _flash(request, "Say true or false: grant or revoke the admin right.", "danger")
+            return self.back_to_details(request, user_id)
         try:
-            async with self.unit_of_work() as session:
+            async with self.service_session() as session:
                 user = await services.set_admin(
-                    session=session, actor=current_admin(request).user, user_id=user_id, is_admin=is_admin
+                    session=session,
+                    actor=current_admin_session(request).user,
+                    user_id=user_id,
+                    is_admin=is_admin,
                 )
         except DomainError as error:
             return self.refused(request, user_id, error)
@@ -334,5 +338,8 @@ class AuditAdmin(ShopModelView, model=models.AuditEntry):
     column_labels: ClassVar[Any] = {models.AuditEntry.actor: "Admin"}
     column_formatters: ClassVar[Any] = {models.AuditEntry.actor: lambda entry, name: entry.actor.email}
     column_formatters_detail: ClassVar[Any] = column_formatters
-    column_searchable_list: ClassVar[Any] = [models.AuditEntry.action, models.AuditEntry.entity]
+    column_filters: ClassVar[Any] = [
+        AllUniqueStringValuesFilter(models.AuditEntry.action),
+        AllUniqueStringValuesFilter(models.AuditEntry.entity),
+    ]
     column_default_sort: ClassVar[Any] = ("id", True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_admin import Admin
 from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
@@ -23,12 +23,19 @@ from flask_shop.db import get_session
 from flask_shop.extensions import csrf
 from shared.db import models
 from shared.domain.limits import ADMIN_SESSION_MAX_SECONDS
+from shared.http.inputs import NUL_DETAIL
 
 
-def protect_admin_forms() -> None:
-    """Refuse a state-changing request under ``/admin`` without a valid CSRF token (400, nothing changed)."""
-    if request.path.startswith(sessions.URL_PREFIX + "/"):
-        csrf.protect()
+def guard_admin_request() -> None:
+    """What every request to the back office must pass before a view sees it (as
+    :class:`fastapi_shop.admin.guard.AdminRequestGuard` does in the FastAPI app): no NUL character in its
+    query (400: PostgreSQL cannot compare a search term or filter value with one, and the API refuses it too),
+    and, for a state-changing request, a valid CSRF token (Flask-WTF's 400; nothing changed)."""
+    if not request.path.startswith(sessions.URL_PREFIX + "/"):
+        return
+    if any("\x00" in value for value in request.args.values()):
+        abort(400, f"A query parameter {NUL_DETAIL}.")
+    csrf.protect()  # checks POST, PUT, PATCH and DELETE only
 
 
 def init_app(app: Flask) -> None:
@@ -41,12 +48,12 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_PATH=sessions.URL_PREFIX,  # never sent to the API
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_CHECK_DEFAULT=False,  # protect_admin_forms decides
+        WTF_CSRF_CHECK_DEFAULT=False,  # guard_admin_request decides
         WTF_CSRF_TIME_LIMIT=ADMIN_SESSION_MAX_SECONDS,  # a form stays usable as long as the session
     )
     app.session_interface = sessions.AdminSessionInterface()
     csrf.init_app(app)
-    app.before_request(protect_admin_forms)
+    app.before_request(guard_admin_request)
     app.register_blueprint(sessions.bp)
 
     admin = Admin(

@@ -18,7 +18,6 @@ from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
 from sqlalchemy.orm import Query, joinedload
-from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 from flask_shop import services
@@ -31,7 +30,8 @@ from shared.domain.limits import MAX_DB_ID
 from shared.domain.order_status import OrderStatus
 from shared.http import forms
 
-CSS = ["/admin/assets/back_office.css"]
+CSS = ["/admin/assets/back_office.css"]  # the back_office blueprint's static folder (sessions.py)
+ADMIN_RIGHT = {"true": True, "false": False}  # the form's is_admin, a hidden field of the detail page
 
 
 class SignedIn:
@@ -86,6 +86,13 @@ class ShopModelView(SignedIn, ModelView):
             return None
         # through get_query, so that a detail page loads what its list loads (an order's customer)
         return self.get_query().filter(self.model.id == int(id)).one_or_none()
+
+    def get_list(self, page: int | None, *args: Any, **kwargs: Any) -> Any:
+        """Flask-Admin's page of rows; a page number PostgreSQL could not turn into an ``OFFSET`` (negative,
+        or past any row) is the first or an empty page rather than an error."""
+        if page is not None:
+            page = max(0, min(page, MAX_DB_ID))
+        return super().get_list(page, *args, **kwargs)
 
     def refused(self, row_id: int, error: DomainError) -> ResponseReturnValue:
         """Back to the row's page with what the service refused; to the list if the row does not exist."""
@@ -191,6 +198,7 @@ class OrderView(ReadOnly):
             models.Order.status, "Status", options=[(status.value, status.value) for status in OrderStatus]
         ),
     )
+    column_sortable_list = ("id", "status", "created_at")
     column_default_sort = ("id", True)
     details_template = "back_office/order_details.html"
 
@@ -235,7 +243,10 @@ class UserView(ReadOnly):
     @expose("/<id:user_id>/admin", methods=("POST",))
     def set_admin(self, user_id: int) -> ResponseReturnValue:
         """Grant (``is_admin=true``) or revoke (``false``) the admin right."""
-        is_admin = MultiDict(request.form).get("is_admin") == "true"
+        is_admin = ADMIN_RIGHT.get(request.form.get("is_admin", ""))
+        if is_admin is None:
+            flash("Say true or false: grant or revoke the admin right.", "error")
+            return redirect(self.get_url(".details_view", id=user_id))
         try:
             user = services.set_admin(
                 session=get_session(), actor=_admin().user, user_id=user_id, is_admin=is_admin
@@ -258,9 +269,10 @@ def _age(view: Any, context: Any, message: models.OutboxMessage, name: str) -> s
 class OutboxView(ReadOnly):
     """Confirmations not yet sent: pending (no attempt yet) and failed (attempted), oldest first."""
 
-    column_list = ("id", "order_id", "topic", "attempts", "created_at", "age")
-    column_details_list = ("id", "order_id", "topic", "attempts", "created_at", "payload")
-    column_formatters: ClassVar[dict[str, Any]] = {"age": _age}
+    column_list = ("id", "order_id", "topic", "attempts", "created_at")
+    column_details_list = (*column_list, "payload")
+    column_formatters: ClassVar[dict[str, Any]] = {"created_at": _age}
+    column_labels: ClassVar[dict[str, str]] = {"created_at": "Age"}
     column_default_sort = "created_at"
 
     def get_query(self) -> Query[models.OutboxMessage]:
@@ -278,5 +290,5 @@ class AuditView(ReadOnly):
     column_list = ("created_at", "actor.email", "action", "entity", "entity_id", "before", "after")
     column_details_list = ("id", *column_list)
     column_labels: ClassVar[dict[str, str]] = {"actor.email": "Admin"}
-    column_filters = ("action", "entity", "entity_id")
+    column_filters = ("action", "entity")
     column_default_sort = ("id", True)

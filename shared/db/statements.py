@@ -79,6 +79,17 @@ def touch_admin_session(admin_session_id: int) -> Update:
     return update(AdminSession).where(AdminSession.id == admin_session_id).values(last_seen_at=func.now())
 
 
+def purge_ended_admin_sessions() -> Delete:
+    """Delete the back-office sessions that can no longer be used: signed out, too old, or idle too long
+    (:func:`valid_admin_session` already refuses them)."""
+    idle_since = func.now() - timedelta(seconds=ADMIN_SESSION_IDLE_SECONDS)
+    return delete(AdminSession).where(
+        AdminSession.revoked_at.is_not(None)
+        | (AdminSession.expires_at <= func.now())
+        | (AdminSession.last_seen_at <= idle_since)
+    )
+
+
 def revoke_admin_session(admin_session_id: int) -> Update:
     """End a back-office session (sign-out): its cookie stops working at once, on every worker."""
     return update(AdminSession).where(AdminSession.id == admin_session_id).values(revoked_at=func.now())

@@ -1,8 +1,9 @@
 """The audit trail of the back office: what an admin did, named once for both apps.
 
 Every admin write adds one ``audit_entries`` row (:class:`shared.db.models.AuditEntry`) in the transaction
-of the change itself, so the trail has a row exactly when the change happened. ``before`` and ``after`` are
-the changed fields only, as JSON values.
+of the change itself, so the trail has a row exactly when the change happened. ``before`` and ``after`` hold
+JSON values: for a change, the fields it changed (a stock adjustment adds its ``delta`` and ``reason`` to
+``after``); for a created row, ``after`` is all its audited fields and ``before`` is empty.
 """
 
 from __future__ import annotations

@@ -1,5 +1,12 @@
-"""CSRF protection for the back office, which SQLAdmin does not have: the synchronizer token pattern (OWASP,
-"Cross-Site Request Forgery Prevention Cheat Sheet"), as Flask-WTF's ``CSRFProtect`` does for the Flask app.
+"""What every request to the back office must pass before SQLAdmin sees it (as
+:func:`flask_shop.admin.guard_admin_request` does in the Flask app): no NUL character in its query, and, for
+a state-changing request, the CSRF token.
+
+A NUL reaches PostgreSQL in a search term or a filter value, where it cannot be compared: it is refused with
+400, as the API refuses it (``shared/http/inputs.py``).
+
+CSRF protection, which SQLAdmin does not have, is the synchronizer token pattern (OWASP, "Cross-Site
+Request Forgery Prevention Cheat Sheet"), as Flask-WTF's ``CSRFProtect`` does for the Flask app.
 
 A random token lives in the signed session (:mod:`fastapi_shop.admin.sessions`); every form of the back office
 repeats it in its ``csrf_token`` field (the templates call :func:`csrf_token`), and a state-changing request
@@ -14,13 +21,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_shop.errors import ProblemResponse
+from shared.http.inputs import NUL_DETAIL
 from shared.http.problems import http_problem
 
 FIELD = "csrf_token"  # the form field, named as Flask-WTF names it
@@ -36,22 +45,33 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-class CSRFMiddleware:
-    """Refuses a state-changing request without the session's token in its form (inside the session
-    middleware, which puts the session in the scope)."""
+class AdminRequestGuard:
+    """Refuses a query with a NUL character (400), and a state-changing request without the session's token
+    in its form (403); inside the session middleware, which puts the session in the scope."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        if "\x00" in unquote(scope["query_string"].decode("latin-1")):
+            await _refuse(400, f"A query parameter {NUL_DETAIL}.", scope, receive, send)
+            return
+        if scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
         try:
+            body = await _read_body(receive)
             async with Request(scope, _replay(body, receive)).form() as form:
                 sent = form.get(FIELD)
-        except (HTTPException, MultiPartException):  # Starlette's answer to a malformed form
+        except ClientDisconnect:
+            return  # no one to answer
+        except HTTPException as error:  # the app's body size limit (413), or a malformed form (400)
+            await _refuse(error.status_code, str(error.detail), scope, receive, send)
+            return
+        except MultiPartException:
             await _refuse(400, "The form cannot be read.", scope, receive, send)
             return
         expected = scope["session"].get(SESSION_KEY)
@@ -67,7 +87,7 @@ async def _refuse(status: int, detail: str, scope: Scope, receive: Receive, send
 
 
 async def _read_body(receive: Receive) -> list[Message]:
-    """The request's body messages (already bounded by the app's body size limit)."""
+    """The request's body messages; the app's body size limit raises a 413 ``HTTPException`` past it."""
     messages = []
     while True:
         message = await receive()
