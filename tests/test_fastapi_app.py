@@ -29,7 +29,7 @@ from fastapi_shop import outbox, services
 from fastapi_shop.db import PoolQueue, create_engine, create_sessionmaker, get_session
 from fastapi_shop.main import create_app
 from fastapi_shop.resources import get_password_hashing
-from shared.config import Settings
+from shared.config import ConfigError, Settings
 from shared.db.models import User
 from shared.domain.order_status import OrderStatus
 from shared.unavailable import HASHING_BUSY, ServiceUnavailable
@@ -110,6 +110,11 @@ class BusyHashing:
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         raise ServiceUnavailable(HASHING_BUSY)
+
+
+def test_the_app_refuses_to_start_without_a_session_secret(app_settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="SHOP_SESSION_SECRET is not set"):
+        create_app(replace(app_settings, session_secret=None))
 
 
 async def test_a_registration_without_a_free_hashing_slot_is_a_503(

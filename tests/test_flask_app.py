@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from flask_shop import create_app, outbox
 from flask_shop.db import create_engine, create_sessionmaker, get_session
 from flask_shop.extensions import confirmations
-from shared.config import Settings
+from shared.config import ConfigError, Settings
 from shared.domain.order_status import OrderStatus
 from tests.support import (
     RecordingMailer,
@@ -86,6 +86,11 @@ def place_order(
     assert placed.status_code == 201, placed.text
     order: dict[str, Any] = placed.json  # type: ignore[assignment]
     return order
+
+
+def test_the_app_refuses_to_start_without_a_session_secret(app_settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="SHOP_SESSION_SECRET is not set"):
+        create_app({"TESTING": True, "SHOP_SETTINGS": replace(app_settings, session_secret=None)})
 
 
 def test_creating_the_app_starts_no_thread(app_settings: Settings) -> None:
