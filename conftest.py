@@ -14,6 +14,9 @@ import pytest
 
 from contract_tests.stacks import POOLERS, STACKS, TARGETS
 
+# the contract suite's browser, page and screenshots fixtures (pytest takes plugins from the root conftest)
+pytest_plugins = ["contract_tests.browser"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("shop contract tests")

@@ -7,8 +7,8 @@ blank for someone behind a proxy or in a locked-down cluster.
 Chromium is the system's (Debian's ``chromium`` package; ``SHOP_TEST_CHROMIUM`` names another executable):
 Playwright downloads no browser. Without one, the tests that use :func:`page` are skipped, unless
 ``SHOP_TEST_REQUIRE_BROWSER=1`` (CI sets it) makes that a failure. Screenshots go to
-``test-artifacts/screenshots/`` (or ``$SHOP_TEST_ARTIFACTS/screenshots/``). Loaded by ``conftest.py``
-(``pytest_plugins``).
+``test-artifacts/screenshots/`` (or ``$SHOP_TEST_ARTIFACTS/screenshots/``). Loaded by the root
+``conftest.py`` (``pytest_plugins``).
 """
 
 from __future__ import annotations

@@ -16,8 +16,6 @@ from contract_tests.stacks import POOLERS, STACKS, TARGETS, Deployment
 from contract_tests.stacks.local import local_stack
 from contract_tests.stacks.url import url_app_names, url_stack
 
-pytest_plugins = ["contract_tests.browser"]  # the browser, page and screenshots fixtures
-
 
 def _stack(config: pytest.Config) -> str:
     """The stack to run on (``auto`` resolved), checked against the pooler asked for."""
