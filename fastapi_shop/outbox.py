@@ -63,6 +63,7 @@ async def deliver_order_confirmation(
                 metrics.ORDER_CONFIRMATIONS.labels(result="failed").inc()
                 return False
             order.mark_confirmed()
+            await session.execute(statements.notify_order_status(order_id))  # flushes the UPDATE first
             result = "sent"
         message.mark_sent()
         await session.commit()

@@ -263,8 +263,9 @@ async def place_order(
 
     Steps: claim the idempotency key (if any); lock the products in id order (so concurrent orders cannot
     deadlock); price the lines from the catalog and check stock; decrement stock; insert the order, its line
-    items and the confirmation outbox row; remember ``render(order)``, the response body, under the key;
-    commit. A retry with the key and the same lines returns the remembered body, ``replayed``.
+    items, its status event (:mod:`shared.domain.order_events`) and the confirmation outbox row; remember
+    ``render(order)``, the response body, under the key; commit. A retry with the key and the same lines
+    returns the remembered body, ``replayed``.
     Raises :class:`UnknownProduct`, :class:`InsufficientStock`, :class:`IdempotencyKeyReused` or
     :class:`IdempotencyKeyInUse`; on any error nothing is written.
     """
@@ -284,6 +285,7 @@ async def place_order(
     order = Order.from_priced_lines(user_id=user.id, lines=priced)
     session.add(order)
     await session.flush()  # assigns order.id and created_at
+    await session.execute(statements.notify_order_status(order.id))  # watchers hear of it at COMMIT
     body = render(order)
     session.add(OutboxMessage.order_confirmation(order, user))
     if idempotency_key is not None:
@@ -356,13 +358,16 @@ async def cancel_any_order(*, session: AsyncSession, actor: User, order_id: int)
 
 
 async def _cancel(*, session: AsyncSession, order: Order) -> Order:
-    """Cancel a locked order and put its units back in stock (uncommitted): its products are locked in id
-    order, the order :func:`place_order` uses. Raises :class:`OrderNotCancellable`."""
+    """Cancel a locked order, put its units back in stock, and send its status event (uncommitted): its
+    products are locked in id order, the order :func:`place_order` uses. Raises
+    :class:`OrderNotCancellable`."""
     ensure_cancellable(order.status)
     products = await _lock_products(session=session, product_ids=[item.product_id for item in order.items])
     return_stock(products, order.items)
     # the UPDATE first flushes the stock changes; the row is locked by this transaction, so it is there
-    return (await session.scalars(statements.mark_cancelled(order.id))).one()
+    cancelled = (await session.scalars(statements.mark_cancelled(order.id))).one()
+    await session.execute(statements.notify_order_status(order.id))
+    return cancelled
 
 
 async def _lock_products(*, session: AsyncSession, product_ids: list[int]) -> dict[int, Product]:

@@ -73,6 +73,7 @@ def deliver_order_confirmation(*, sessionmaker: sessionmaker[Session], mailer: M
                 metrics.ORDER_CONFIRMATIONS.labels(result="failed").inc()
                 return False
             order.mark_confirmed()
+            session.execute(statements.notify_order_status(order_id))  # flushes the UPDATE first
             result = "sent"
         message.mark_sent()
         session.commit()

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Boolean, Delete, Float, Select, Update, cast, delete, false, func, select, update
+from sqlalchemy import Boolean, Delete, Float, Select, Text, Update, cast, delete, false, func, select, update
 from sqlalchemy.orm import raiseload
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from shared.db.models import AdminSession, AuthToken, IdempotencyKey, Order, OutboxMessage, Product, User
-from shared.domain import emails
+from shared.domain import emails, order_events
 from shared.domain.confirmation import CONFIRMATION_TOPIC
 from shared.domain.idempotency import advisory_lock_key
 from shared.domain.limits import ADMIN_SESSION_IDLE_SECONDS
@@ -138,6 +138,24 @@ def lock_order(order_id: int, *, user_id: int | None) -> Select[Order]:
     if user_id is not None:
         query = query.where(Order.user_id == user_id)
     return query.with_for_update().execution_options(populate_existing=True)
+
+
+def notify_order_status(order_id: int) -> Select[str]:
+    """``NOTIFY`` :data:`~shared.domain.order_events.CHANNEL` with the order's status as it is now in this
+    transaction (after the change that the caller has made): delivered at ``COMMIT``, never after a rollback.
+    The payload is what :meth:`~shared.domain.order_events.OrderEvent.from_payload` reads; ``changed_at`` is
+    the time of the latest change, by the database's clock."""
+    payload = func.json_build_object(
+        "order_id",
+        Order.id,
+        "user_id",
+        Order.user_id,
+        "status",
+        Order.status,
+        "changed_at",
+        func.coalesce(Order.cancelled_at, Order.confirmed_at, Order.created_at),
+    )
+    return select(func.pg_notify(order_events.CHANNEL, cast(payload, Text))).where(Order.id == order_id)
 
 
 def mark_cancelled(order_id: int) -> ReturningUpdate[Order]:

@@ -1,0 +1,45 @@
+"""Order status events: what a change of an order's status tells the apps' live sockets, defined once for
+both apps.
+
+The service that changes a status also sends a PostgreSQL ``NOTIFY`` on :data:`CHANNEL`, in the change's own
+transaction (:func:`shared.db.statements.notify_order_status`): PostgreSQL delivers it at ``COMMIT``, and
+never for a change that was rolled back, to every connection that ``LISTEN``s, whichever app made the change.
+The payload is the JSON object :meth:`OrderEvent.from_payload` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.order_status import OrderStatus
+
+CHANNEL = "shop_order_status"  # a PostgreSQL identifier: LISTEN shop_order_status
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An order's status as of a change: the order, its customer, the status, and when it took it (an aware
+    datetime)."""
+
+    order_id: int
+    user_id: int
+    status: OrderStatus
+    changed_at: datetime
+
+    @classmethod
+    def from_payload(cls, payload: str) -> OrderEvent:
+        """The event of a ``NOTIFY`` payload, ``{"order_id": 7, "user_id": 3, "status": "confirmed",
+        "changed_at": "2026-12-02T17:44:06.123456+00:00"}``; raises :class:`ValueError` if it is not one."""
+        try:
+            fields = json.loads(payload)
+            changed_at = datetime.fromisoformat(fields["changed_at"])
+            event = cls(
+                int(fields["order_id"]), int(fields["user_id"]), OrderStatus(fields["status"]), changed_at
+            )
+        except (KeyError, TypeError, ValueError) as error:  # JSON, the status, the time
+            raise ValueError(f"not an order event: {payload!r}") from error
+        if changed_at.tzinfo is None:
+            raise ValueError(f"an order event's time has no offset: {payload!r}")
+        return event
