@@ -8,7 +8,14 @@ import logging
 import pytest
 
 from shared.http.authorization import bearer_token
-from shared.http.inputs import check_decimal_digits, check_text, parse_json_body, urlencoded_fault
+from shared.http.inputs import (
+    check_decimal_digits,
+    check_text,
+    is_db_id,
+    local_redirect,
+    parse_json_body,
+    urlencoded_fault,
+)
 from shared.observability.logs import EscapingFormatter
 
 
@@ -97,3 +104,26 @@ def test_log_messages_cannot_forge_lines() -> None:
         "shop", logging.INFO, __file__, 1, "GET %s", ("/healthz\nINFO forged\x1b[2J",), None
     )
     assert formatter.format(record) == "INFO GET /healthz\\nINFO forged\\x1b[2J"
+
+
+@pytest.mark.parametrize(
+    ("value", "names_an_id"),
+    [("1", True), ("2147483647", True), ("0", False), ("2147483648", False), ("-1", False), ("٣", False)],
+)
+def test_an_id_is_ascii_digits_within_postgresqls_integer(value: str, names_an_id: bool) -> None:
+    assert is_db_id(value) is names_an_id
+
+
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("/admin/product/list?page=2", True),
+        ("/api/v1/orders", False),
+        ("//evil.example/admin", False),
+        ("https://evil.example/admin", False),
+        ("/admin\\..\\@evil.example", False),
+        (None, False),
+    ],
+)
+def test_a_redirect_after_sign_in_stays_in_the_back_office(target: str | None, kept: bool) -> None:
+    assert local_redirect(target, within="/admin") == (target if kept else None)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi.templating import Jinja2Templates
 from sqladmin.authentication import AuthenticationBackend
@@ -32,6 +31,7 @@ from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
 from shared.db import models
 from shared.domain.exceptions import LoginThrottled, NotAnAdmin
+from shared.http.inputs import local_redirect
 
 URL_PREFIX = "/admin"
 SESSION_COOKIE = "shop_admin_session"
@@ -64,11 +64,9 @@ def current_admin_session(request: Request) -> models.AdminSession:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: ``target`` if it is a path in the back office, else its home (no open
-    redirect to another site)."""
-    if target and target.startswith(URL_PREFIX) and not urlsplit(target).netloc and "\\" not in target:
-        return target
-    return URL_PREFIX + "/"
+    """Where to go after signing in: ``target`` if it is a path in the back office
+    (:func:`shared.http.inputs.local_redirect`), else its home."""
+    return local_redirect(target, within=URL_PREFIX) or URL_PREFIX + "/"
 
 
 class AdminAuthentication(AuthenticationBackend):

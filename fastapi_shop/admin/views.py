@@ -30,9 +30,9 @@ from fastapi_shop.admin.sessions import current_admin_session
 from fastapi_shop.passwords import PasswordHashing
 from shared.db import models
 from shared.domain.exceptions import DomainError, NotFound
-from shared.domain.limits import MAX_DB_ID
 from shared.domain.order_status import OrderStatus
 from shared.http import forms
+from shared.http.inputs import is_db_id
 
 ADMIN_RIGHT = {"true": True, "false": False}  # the form's is_admin, a hidden field of the detail page
 
@@ -73,14 +73,13 @@ class ShopModelView(ModelView):
     async def get_object_for_details(self, request: Request) -> Any:
         """The row, or ``None`` (SQLAdmin then answers 404) also for an id no row can have, which PostgreSQL
         would refuse with an error."""
-        pk = request.path_params["pk"]
-        if not pk.isascii() or not pk.isdigit() or not 1 <= int(pk) <= MAX_DB_ID:
+        if not is_db_id(request.path_params["pk"]):
             return None
         return await super().get_object_for_details(request)
 
     async def get_object_for_edit(self, request: Request) -> Any:
-        pk = request.path_params["pk"]
-        if not pk.isascii() or not pk.isdigit() or not 1 <= int(pk) <= MAX_DB_ID:
+        """As :meth:`get_object_for_details`, for the edit page."""
+        if not is_db_id(request.path_params["pk"]):
             return None
         return await super().get_object_for_edit(request)
 

@@ -13,7 +13,6 @@ bearer tokens (:mod:`flask_shop.auth`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -39,6 +38,7 @@ from shared.config import Settings
 from shared.db import models
 from shared.domain.exceptions import LoginThrottled, NotAnAdmin
 from shared.http import api as http_api
+from shared.http.inputs import local_redirect
 
 URL_PREFIX = "/admin"
 
@@ -111,11 +111,9 @@ class AdminSessionInterface(SecureCookieSessionInterface):
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: ``target`` if it is a path in the back office, else its home (no open
-    redirect to another site)."""
-    if target and target.startswith(URL_PREFIX) and not urlsplit(target).netloc and "\\" not in target:
-        return target
-    return url_for("admin.index")
+    """Where to go after signing in: ``target`` if it is a path in the back office
+    (:func:`shared.http.inputs.local_redirect`), else its home."""
+    return local_redirect(target, within=URL_PREFIX) or url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -29,6 +29,7 @@ from shared.domain.exceptions import DomainError, NotFound
 from shared.domain.limits import MAX_DB_ID
 from shared.domain.order_status import OrderStatus
 from shared.http import forms
+from shared.http.inputs import is_db_id
 
 CSS = ["/admin/assets/back_office.css"]  # the back_office blueprint's static folder (sessions.py)
 ADMIN_RIGHT = {"true": True, "false": False}  # the form's is_admin, a hidden field of the detail page
@@ -82,7 +83,7 @@ class ShopModelView(SignedIn, ModelView):
     def get_one(self, id: str) -> Any:
         """The row with primary key ``id``, or ``None`` (Flask-Admin then says it does not exist) also for an
         id no row can have, which PostgreSQL would refuse with an error."""
-        if not id.isascii() or not id.isdigit() or not 1 <= int(id) <= MAX_DB_ID:
+        if not is_db_id(id):
             return None
         # through get_query, so that a detail page loads what its list loads (an order's customer)
         return self.get_query().filter(self.model.id == int(id)).one_or_none()

@@ -23,7 +23,9 @@ import json
 import re
 from collections import Counter
 from typing import Any, NoReturn
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
+
+from shared.domain.limits import MAX_DB_ID
 
 # RFC 7493 §2.1: strings MUST NOT include surrogates (unpaired: a pair decodes to one code point) or
 # noncharacters (U+FDD0..U+FDEF and the last two code points of every plane)
@@ -77,6 +79,20 @@ def check_text(value: str) -> str:
     if "\x00" in value:
         raise ValueError(NUL_DETAIL)
     return value
+
+
+def is_db_id(value: str) -> bool:
+    """Whether ``value`` names a database id: ASCII decimal digits, from 1 to
+    :data:`~shared.domain.limits.MAX_DB_ID` (a larger number is one PostgreSQL refuses to compare)."""
+    return bool(_DECIMAL_DIGITS.fullmatch(value)) and 1 <= int(value) <= MAX_DB_ID
+
+
+def local_redirect(target: str | None, *, within: str) -> str | None:
+    """``target`` if it is a path of this site under ``within`` (``/admin``), where a redirect after signing
+    in may go; ``None`` for anything else, another host above all (no open redirect)."""
+    if target and target.startswith(within) and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return None
 
 
 def check_decimal_digits(value: str) -> str:
