@@ -419,7 +419,7 @@ def start_admin_session(
     if user is None:
         return None
     if not user.is_admin:
-        raise NotAnAdmin(f"{user.email} is not an admin account.")
+        raise NotAnAdmin("This account cannot use the back office.")
     token, token_hash = new_token()
     expires_at = func.now() + timedelta(seconds=ADMIN_SESSION_MAX_SECONDS)
     session.add(AdminSession(user_id=user.id, token_hash=token_hash, expires_at=expires_at))

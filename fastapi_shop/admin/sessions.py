@@ -12,6 +12,7 @@ bearer tokens (:mod:`fastapi_shop.auth`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from shared.config import Settings
 from shared.db import models
 from shared.domain.exceptions import LoginThrottled, NotAnAdmin
 from shared.http.inputs import local_redirect
+from shared.http.problems import domain_problem
 
 URL_PREFIX = "/admin"
 SESSION_COOKIE = "shop_admin_session"
@@ -103,7 +105,7 @@ class AdminAuthentication(AuthenticationBackend):
         """
         form = await request.form()
         email, password = str(form.get("email", "")), str(form.get("password", ""))
-        headers: dict[str, str] = {}
+        headers: Mapping[str, str] = {}
         async with self._sessionmaker() as session:
             try:
                 reference = await services.start_admin_session(
@@ -114,11 +116,12 @@ class AdminAuthentication(AuthenticationBackend):
                     client_address=request.client.host if request.client else "unknown",
                     limits=self._settings.login_limits(),
                 )
-            except LoginThrottled as error:
-                status, message = 429, str(error)
-                headers["Retry-After"] = str(error.retry_after_seconds)
-            except NotAnAdmin:
-                status, message = 403, "This account cannot use the back office."
+            except (
+                LoginThrottled,
+                NotAnAdmin,
+            ) as error:  # 429 with Retry-After, 403: as the API answers them
+                refusal = domain_problem(error)
+                status, message, headers = refusal.status, refusal.detail, refusal.headers
             else:
                 if reference is not None:
                     request.session.clear()  # nothing of an earlier session survives a sign-in

@@ -12,6 +12,7 @@ bearer tokens (:mod:`flask_shop.auth`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import (
@@ -39,6 +40,7 @@ from shared.db import models
 from shared.domain.exceptions import LoginThrottled, NotAnAdmin
 from shared.http import api as http_api
 from shared.http.inputs import local_redirect
+from shared.http.problems import domain_problem
 
 URL_PREFIX = "/admin"
 
@@ -128,7 +130,7 @@ def sign_in() -> ResponseReturnValue:
         return render_template("back_office/login.html", next_url=next_url)
     email, password = request.form.get("email", ""), request.form.get("password", "")
     settings: Settings = current_app.config["SHOP_SETTINGS"]
-    headers: dict[str, str] = {}
+    headers: Mapping[str, str] = {}
     try:
         reference = services.start_admin_session(
             session=get_session(),
@@ -138,11 +140,9 @@ def sign_in() -> ResponseReturnValue:
             client_address=request.remote_addr or "unknown",
             limits=settings.login_limits(),
         )
-    except LoginThrottled as error:
-        status, message = 429, str(error)
-        headers["Retry-After"] = str(error.retry_after_seconds)
-    except NotAnAdmin:
-        status, message = 403, "This account cannot use the back office."
+    except (LoginThrottled, NotAnAdmin) as error:  # 429 with Retry-After, 403: as the API says
+        refusal = domain_problem(error)
+        status, message, headers = refusal.status, refusal.detail, refusal.headers
     else:
         admin_session = None
         if reference is not None:
