@@ -28,7 +28,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi_shop.errors import ProblemResponse
+from fastapi_shop.errors import problem_response
 from shared.http.inputs import NUL_DETAIL
 from shared.http.problems import http_problem
 
@@ -82,8 +82,7 @@ class AdminRequestGuard:
 
 
 async def _refuse(status: int, detail: str, scope: Scope, receive: Receive, send: Send) -> None:
-    problem = http_problem(status, detail)
-    await ProblemResponse(problem.to_dict(), status_code=problem.status)(scope, receive, send)
+    await problem_response(Request(scope), http_problem(status, detail))(scope, receive, send)
 
 
 async def _read_body(receive: Receive) -> list[Message]:

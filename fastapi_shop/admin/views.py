@@ -95,6 +95,13 @@ class ShopModelView(ModelView):
         return self.back_to_details(request, pk)
 
 
+class ReadOnly(ShopModelView):
+    """A list and a detail page, nothing to change."""
+
+    can_create = False
+    can_edit = False
+
+
 class ProductAdmin(ShopModelView, model=models.Product):
     """Products: search by name or SKU, sort, page; create; edit name, description, price; adjust stock."""
 
@@ -176,13 +183,11 @@ def _customer(order: models.Order, name: str) -> str:
     return order.customer.email
 
 
-class OrderAdmin(ShopModelView, model=models.Order):
+class OrderAdmin(ReadOnly, model=models.Order):
     """Orders, newest first, filtered by status; the detail page shows the line items and can cancel."""
 
     name_plural = "Orders"
     icon = "fa-solid fa-receipt"
-    can_create = False
-    can_edit = False
     column_list: ClassVar[Any] = [
         models.Order.id,
         models.Order.customer,
@@ -228,12 +233,12 @@ class OrderAdmin(ShopModelView, model=models.Order):
         return self.back_to_details(request, order_id)
 
 
-class UserAdmin(ShopModelView, model=models.User):
+class UserAdmin(ReadOnly, model=models.User):
     """Accounts (never their password hash): search, create, grant or revoke the admin right."""
 
     name_plural = "Users"
     icon = "fa-solid fa-user"
-    can_edit = False
+    can_create = True
     column_list: ClassVar[Any] = [
         models.User.id,
         models.User.email,
@@ -289,14 +294,12 @@ def _age(message: models.OutboxMessage, name: str) -> str:
     )
 
 
-class OutboxAdmin(ShopModelView, model=models.OutboxMessage):
+class OutboxAdmin(ReadOnly, model=models.OutboxMessage):
     """Confirmations not yet sent: pending (no attempt yet) and failed (attempted), oldest first."""
 
     name = "Outbox message"
     name_plural = "Outbox"
     icon = "fa-solid fa-envelope"
-    can_create = False
-    can_edit = False
     column_list: ClassVar[Any] = [
         models.OutboxMessage.id,
         models.OutboxMessage.order_id,
@@ -316,14 +319,12 @@ class OutboxAdmin(ShopModelView, model=models.OutboxMessage):
         return super().count_query(request).where(models.OutboxMessage.sent_at.is_(None))
 
 
-class AuditAdmin(ShopModelView, model=models.AuditEntry):
+class AuditAdmin(ReadOnly, model=models.AuditEntry):
     """The audit trail, newest first: who did what to which row, before and after."""
 
     name = "Audit entry"
     name_plural = "Audit trail"
     icon = "fa-solid fa-list-check"
-    can_create = False
-    can_edit = False
     column_list: ClassVar[Any] = [
         models.AuditEntry.created_at,
         models.AuditEntry.actor,
