@@ -31,7 +31,7 @@ def guard_admin_request() -> None:
     :class:`fastapi_shop.admin.guard.AdminRequestGuard` does in the FastAPI app): no NUL character in its
     query (400: PostgreSQL cannot compare a search term or filter value with one, and the API refuses it too),
     and, for a state-changing request, a valid CSRF token (Flask-WTF's 400; nothing changed)."""
-    if not request.path.startswith(sessions.URL_PREFIX + "/"):
+    if not sessions.in_back_office(request.path):
         return
     if any("\x00" in value for value in request.args.values()):
         abort(400, f"A query parameter {NUL_DETAIL}.")

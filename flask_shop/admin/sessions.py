@@ -64,6 +64,11 @@ bp = AssetsBlueprint(
 )
 
 
+def in_back_office(path: str) -> bool:
+    """Whether ``path`` is the back office's: ``/admin`` or below it."""
+    return path == URL_PREFIX or path.startswith(URL_PREFIX + "/")
+
+
 @dataclass(frozen=True)
 class AdminLogin(UserMixin):
     """What flask-login calls the current user in the back office: a valid admin session and its reference."""
@@ -89,9 +94,8 @@ def current_admin() -> AdminLogin | None:
 
 @login_manager.user_loader
 def load_admin(reference: str) -> AdminLogin | None:
-    """The admin whose session the cookie refers to, if it is still valid; ``None`` outside ``/admin``."""
-    if not request.path.startswith(URL_PREFIX + "/"):
-        return None
+    """The admin whose session the cookie refers to, if it is still valid. Only asked under ``/admin``:
+    elsewhere there is no session to read a reference from (:class:`AdminSessionInterface`)."""
     admin_session = services.authenticate_admin_session(session=get_session(), token=reference)
     return AdminLogin(admin_session, reference) if admin_session else None
 
@@ -104,7 +108,7 @@ class AdminSessionInterface(SecureCookieSessionInterface):
     development."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path != URL_PREFIX and not request.path.startswith(URL_PREFIX + "/"):
+        if not in_back_office(request.path):
             return None  # Flask's null session
         return super().open_session(app, request)
 
