@@ -199,10 +199,7 @@ async def update_product(
     admin ``actor``'s; raises :class:`NotFound`."""
     if not changes:
         return await get_product(session=session, product_id=product_id)
-    locked = await _lock_products(session=session, product_ids=[product_id])
-    if product_id not in locked:
-        raise NotFound(f"Product {product_id} does not exist.")
-    before = AuditEntry.snapshot(locked[product_id])
+    before = AuditEntry.snapshot(await _lock_product(session=session, product_id=product_id))
     product = (
         await session.scalars(
             update(Product)
@@ -232,10 +229,7 @@ async def adjust_stock(
     take turns and neither's change is lost. Raises :class:`NotFound`, or :class:`StockOutOfRange` if the
     stock would leave 0..``MAX_STOCK`` (:func:`shared.domain.pricing.add_stock`).
     """
-    locked = await _lock_products(session=session, product_ids=[product_id])
-    if product_id not in locked:
-        raise NotFound(f"Product {product_id} does not exist.")
-    product = locked[product_id]
+    product = await _lock_product(session=session, product_id=product_id)
     before = {"stock": product.stock}
     add_stock(product, delta)
     after = {"stock": product.stock, "delta": delta, "reason": reason}
@@ -374,6 +368,14 @@ async def _lock_products(*, session: AsyncSession, product_ids: list[int]) -> di
     """``SELECT ... FOR UPDATE`` the products in ascending id order (the one lock order), by id."""
     rows = await session.scalars(statements.lock_products(product_ids))
     return {product.id: product for product in rows}
+
+
+async def _lock_product(*, session: AsyncSession, product_id: int) -> Product:
+    """The product, locked as :func:`_lock_products` locks it; raises :class:`NotFound`."""
+    locked = await _lock_products(session=session, product_ids=[product_id])
+    if product_id not in locked:
+        raise NotFound(f"Product {product_id} does not exist.")
+    return locked[product_id]
 
 
 async def _claim_idempotency_key(

@@ -195,10 +195,7 @@ def update_product(*, session: Session, actor: User, product_id: int, changes: d
     admin ``actor``'s; raises :class:`NotFound`."""
     if not changes:
         return get_product(session=session, product_id=product_id)
-    locked = _lock_products(session=session, product_ids=[product_id])
-    if product_id not in locked:
-        raise NotFound(f"Product {product_id} does not exist.")
-    before = AuditEntry.snapshot(locked[product_id])
+    before = AuditEntry.snapshot(_lock_product(session=session, product_id=product_id))
     product = session.scalars(
         update(Product)
         .where(Product.id == product_id)
@@ -224,10 +221,7 @@ def adjust_stock(*, session: Session, actor: User, product_id: int, delta: int, 
     take turns and neither's change is lost. Raises :class:`NotFound`, or :class:`StockOutOfRange` if the
     stock would leave 0..``MAX_STOCK`` (:func:`shared.domain.pricing.add_stock`).
     """
-    locked = _lock_products(session=session, product_ids=[product_id])
-    if product_id not in locked:
-        raise NotFound(f"Product {product_id} does not exist.")
-    product = locked[product_id]
+    product = _lock_product(session=session, product_id=product_id)
     before = {"stock": product.stock}
     add_stock(product, delta)
     after = {"stock": product.stock, "delta": delta, "reason": reason}
@@ -364,6 +358,14 @@ def _lock_products(*, session: Session, product_ids: list[int]) -> dict[int, Pro
     """``SELECT ... FOR UPDATE`` the products in ascending id order (the one lock order), by id."""
     rows = session.scalars(statements.lock_products(product_ids))
     return {product.id: product for product in rows}
+
+
+def _lock_product(*, session: Session, product_id: int) -> Product:
+    """The product, locked as :func:`_lock_products` locks it; raises :class:`NotFound`."""
+    locked = _lock_products(session=session, product_ids=[product_id])
+    if product_id not in locked:
+        raise NotFound(f"Product {product_id} does not exist.")
+    return locked[product_id]
 
 
 def _claim_idempotency_key(
