@@ -95,12 +95,15 @@ class ShopModelView(SignedIn, ModelView):
             page = max(0, min(page, MAX_DB_ID))
         return super().get_list(page, *args, **kwargs)
 
+    def back_to_details(self, row_id: int) -> ResponseReturnValue:
+        return redirect(self.get_url(".details_view", id=row_id))
+
     def refused(self, row_id: int, error: DomainError) -> ResponseReturnValue:
         """Back to the row's page with what the service refused; to the list if the row does not exist."""
         flash(str(error), "error")
         if isinstance(error, NotFound):
             return redirect(self.get_url(".index_view"))
-        return redirect(self.get_url(".details_view", id=row_id))
+        return self.back_to_details(row_id)
 
 
 class ReadOnly(ShopModelView):
@@ -176,7 +179,7 @@ class ProductView(ShopModelView):
             flash(f"{product.sku}: {product.stock} in stock.", "success")
         else:
             _flash_errors(form)
-        return redirect(self.get_url(".details_view", id=product_id))
+        return self.back_to_details(product_id)
 
 
 class OrderView(ReadOnly):
@@ -215,7 +218,7 @@ class OrderView(ReadOnly):
         except DomainError as error:
             return self.refused(order_id, error)
         flash(f"Order {order_id} is cancelled; its units are back in stock.", "success")
-        return redirect(self.get_url(".details_view", id=order_id))
+        return self.back_to_details(order_id)
 
 
 class UserView(ReadOnly):
@@ -247,7 +250,7 @@ class UserView(ReadOnly):
         is_admin = ADMIN_RIGHT.get(request.form.get("is_admin", ""))
         if is_admin is None:
             flash("Say true or false: grant or revoke the admin right.", "error")
-            return redirect(self.get_url(".details_view", id=user_id))
+            return self.back_to_details(user_id)
         try:
             user = services.set_admin(
                 session=get_session(), actor=_admin().user, user_id=user_id, is_admin=is_admin
@@ -255,7 +258,7 @@ class UserView(ReadOnly):
         except DomainError as error:
             return self.refused(user_id, error)
         flash(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.", "success")
-        return redirect(self.get_url(".details_view", id=user_id))
+        return self.back_to_details(user_id)
 
 
 def _age(view: Any, context: Any, message: models.OutboxMessage, name: str) -> str:
