@@ -44,7 +44,7 @@ COPY fastapi_shop ./fastapi_shop
 USER shop
 # exec form: uvicorn is PID 1 and gets SIGTERM itself; it stops accepting, finishes in-flight requests, exits
 CMD ["uvicorn", "--factory", "fastapi_shop.main:create_app", "--http", "fastapi_shop.server:HttpToolsProtocol", \
-     "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--timeout-graceful-shutdown", "20"]
+     "--ws", "fastapi_shop.server:WebSocketProtocol", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--timeout-graceful-shutdown", "20"]
 
 FROM runtime AS flask
 COPY --from=build-flask /opt/venv /opt/venv

@@ -65,7 +65,7 @@ run-fastapi run-flask: export SHOP_SESSION_SECRET ?= make-run-dev-session-secret
 
 run-fastapi: install
 	$(BIN)/uvicorn --factory fastapi_shop.main:create_app --http fastapi_shop.server:HttpToolsProtocol \
-	  --reload --no-access-log
+	  --ws fastapi_shop.server:WebSocketProtocol --reload --no-access-log
 
 run-flask: install
 	$(BIN)/gunicorn -c flask_shop/gunicorn.conf.py --bind 127.0.0.1:8001 --reload "flask_shop:create_app()"

@@ -16,9 +16,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from starlette.requests import HTTPConnection
 
 from fastapi_shop.resources import SessionmakerDep
 from shared.config import Settings
@@ -99,9 +100,9 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_pool_queue(request: Request) -> PoolQueue:
+async def get_pool_queue(connection: HTTPConnection) -> PoolQueue:
     """The order in which this process's requests take pooled connections (created by the app factory)."""
-    pool_queue: PoolQueue = request.app.state.pool_queue
+    pool_queue: PoolQueue = connection.app.state.pool_queue
     return pool_queue
 
 

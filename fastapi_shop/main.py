@@ -1,8 +1,9 @@
 """The FastAPI application factory: ``uvicorn --factory fastapi_shop.main:create_app``.
 
 :func:`create_app` builds an app from settings (default: the environment, see :mod:`shared.config`); the
-lifespan owns the engine and the outbox relay task. uvicorn calls the factory in the process that serves,
-as gunicorn calls ``flask_shop:create_app()``, so importing this module creates nothing.
+lifespan owns the engine, the outbox relay task and the live order sockets' listener. uvicorn calls the
+factory in the process that serves, as gunicorn calls ``flask_shop:create_app()``, so importing this module
+creates nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
-from fastapi_shop import admin, auth, docs, health, metrics, orders, outbox, products
+from fastapi_shop import admin, auth, docs, health, metrics, order_events, orders, outbox, products
 from fastapi_shop.db import PoolQueue, create_engine, create_sessionmaker
 from fastapi_shop.errors import EXCEPTION_HANDLERS
 from fastapi_shop.middleware import (
@@ -55,17 +56,21 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
         app.state.pool_queue = PoolQueue(settings)
         app.state.schema_gate = SchemaGate()
-        relay = asyncio.create_task(
-            outbox.run_relay(
-                sessionmaker=sessionmaker, mailer=mailer, interval_seconds=settings.outbox_relay_seconds
-            )
-        )
+        app.state.order_event_hub = hub = order_events.OrderEventHub(settings.max_sockets_per_worker)
+        tasks = [
+            asyncio.create_task(
+                outbox.run_relay(
+                    sessionmaker=sessionmaker, mailer=mailer, interval_seconds=settings.outbox_relay_seconds
+                )
+            ),
+            asyncio.create_task(order_events.listen(hub=hub, database_url=settings.listen_database_url)),
+        ]
         try:
             yield
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await engine.dispose()
             if provider is not None:
                 provider.shutdown()  # sends the spans still queued
@@ -109,7 +114,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
         max_age=http_api.CORS_MAX_AGE_SECONDS,
     )
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets X-Request-ID
-    for router in (health.router, auth.router, products.router, orders.router, docs.router, metrics.router):
+    routers = (health.router, auth.router, products.router, orders.router, docs.router, metrics.router)
+    for router in (*routers, order_events.router):  # the socket is no HTTP operation: outside the document
         app.include_router(router)
     app.mount(http_api.STATIC_URL_PATH, StaticFiles(directory=http_api.STATIC_DIR), name="static")
     admin.init_app(app, engine=engine, settings=settings, passwords=passwords)  # /admin, outside the document

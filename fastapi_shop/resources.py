@@ -11,15 +11,18 @@ objects ``create_app`` was given). The Flask app keeps the same things in ``app.
 
 Each getter is ``async def`` although it awaits nothing: FastAPI calls a plain ``def`` dependency in its
 thread pool, a hop to another thread and back for reading one attribute; an ``async def`` one runs on the
-event loop. (A dependency that blocks, on I/O or a lock, is the other way round: plain ``def``.)
+event loop. (A dependency that blocks, on I/O or a lock, is the other way round: plain ``def``.) Each takes
+the ``HTTPConnection``, Starlette's base of both ``Request`` and ``WebSocket``, so that the live order
+socket (:mod:`fastapi_shop.order_events`) declares them as the routes do.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
 from fastapi_shop.passwords import PasswordHashing
 from shared.config import Settings
@@ -27,39 +30,39 @@ from shared.db.revisions import SchemaGate
 from shared.mailer import Mailer
 
 
-async def get_settings(request: Request) -> Settings:
+async def get_settings(connection: HTTPConnection) -> Settings:
     """The app's :class:`Settings`."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = connection.app.state.settings
     return settings
 
 
-async def get_mailer(request: Request) -> Mailer:
+async def get_mailer(connection: HTTPConnection) -> Mailer:
     """The mailer that sends order confirmations."""
-    mailer: Mailer = request.app.state.mailer
+    mailer: Mailer = connection.app.state.mailer
     return mailer
 
 
-async def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(connection: HTTPConnection) -> AsyncEngine:
     """The process's connection pool (created by the lifespan)."""
-    engine: AsyncEngine = request.app.state.engine
+    engine: AsyncEngine = connection.app.state.engine
     return engine
 
 
-async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(connection: HTTPConnection) -> async_sessionmaker[AsyncSession]:
     """The factory of ``AsyncSession``s on :func:`get_engine`'s pool."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    sessionmaker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
     return sessionmaker
 
 
-async def get_schema_gate(request: Request) -> SchemaGate:
+async def get_schema_gate(connection: HTTPConnection) -> SchemaGate:
     """Whether this process already saw the database with its schema (``/readyz``)."""
-    gate: SchemaGate = request.app.state.schema_gate
+    gate: SchemaGate = connection.app.state.schema_gate
     return gate
 
 
-async def get_password_hashing(request: Request) -> PasswordHashing:
+async def get_password_hashing(connection: HTTPConnection) -> PasswordHashing:
     """The process's bounded password hashing (:mod:`fastapi_shop.passwords`)."""
-    hashing: PasswordHashing = request.app.state.password_hashing
+    hashing: PasswordHashing = connection.app.state.password_hashing
     return hashing
 
 

@@ -1,8 +1,10 @@
-"""uvicorn's HTTP/1.1 protocol with the limits and the error documents of the rest of the API.
+"""uvicorn's protocols, as the API needs them: HTTP/1.1 with the limits and the error documents of the rest
+of the API, and WebSockets that close with 1001 when the server shuts down.
 
-``uvicorn --http fastapi_shop.server:HttpToolsProtocol`` (the Dockerfile, the Makefile and the contract
-suite start it so). uvicorn answers a request it cannot parse itself, before the app runs, with a
-``text/plain`` 400, and sets no limit on the request line or the header fields. This protocol sends
+``uvicorn --http fastapi_shop.server:HttpToolsProtocol --ws fastapi_shop.server:WebSocketProtocol`` (the
+Dockerfile, the Makefile and the contract suite start it so). uvicorn answers a request it cannot parse
+itself, before the app runs, with a ``text/plain`` 400, and sets no limit on the request line or the header
+fields. This protocol sends
 ``application/problem+json`` instead and refuses what gunicorn refuses for the Flask app
 (:mod:`shared.http.api`): a request line over 4094 bytes is a 414, more than 100 header fields or one over
 8190 bytes a 431. Each such answer closes the connection, as uvicorn's own does: the parser cannot tell where
@@ -15,9 +17,11 @@ it has no setting for these limits or for the error body.
 from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as UvicornHttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from shared.http.api import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
 from shared.http.problems import raw_problem_response
+from shared.http.sockets import Close
 
 
 class RequestRefused(Exception):
@@ -54,4 +58,24 @@ class HttpToolsProtocol(UvicornHttpToolsProtocol):
         """Called by uvicorn for any request the parser refused, with ``msg`` its text/plain body."""
         status, detail = self._refusal or (400, "The request is not valid HTTP/1.1.")
         self.transport.write(raw_problem_response(status, detail))
+        self.transport.close()
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (its default, on the websockets library's Sans-I/O core) closing an open
+    socket with 1001, going away, and a reason when the server shuts down (:class:`Close`), rather than
+    uvicorn's 1012, service restart: the code the API documents for both apps (:mod:`shared.http.sockets`).
+
+    uvicorn closes its sockets itself before the lifespan ends, so the app cannot choose the code; the
+    protocol's ``shutdown`` is the place. The app hears the same code, as ``websocket.disconnect``.
+    """
+
+    def shutdown(self) -> None:
+        if not self.handshake_complete or self.close_sent:
+            super().shutdown()  # a 500 to an upgrade not yet answered; or the close already under way
+            return
+        self.stop_keepalive()
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": Close.GOING_AWAY.value})
+        self.conn.send_close(Close.GOING_AWAY.value, Close.GOING_AWAY.reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
         self.transport.close()

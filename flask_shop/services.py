@@ -44,6 +44,7 @@ from shared.domain.exceptions import (
 )
 from shared.domain.idempotency import PlacedOrder, order_fingerprint
 from shared.domain.limits import ADMIN_SESSION_MAX_SECONDS
+from shared.domain.order_events import OrderEvent
 from shared.domain.order_status import ensure_cancellable
 from shared.domain.pricing import add_stock, price_order, return_stock, take_stock
 from shared.domain.security import new_token
@@ -307,6 +308,13 @@ def get_order(*, session: Session, user: User, order_id: int) -> Order:
     if order is None:
         raise NotFound(f"Order {order_id} does not exist.")
     return order
+
+
+def read_order_event(*, session: Session, user_id: int, order_id: int) -> OrderEvent | None:
+    """The user's order's current state, as its live socket sends it first; ``None`` for an unknown order or
+    someone else's (the socket's refusal does not tell them apart)."""
+    payload = session.scalar(statements.order_event(order_id, user_id=user_id))
+    return None if payload is None else OrderEvent.from_payload(payload)
 
 
 def cancel_order(*, session: Session, user: User, order_id: int) -> Order:

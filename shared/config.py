@@ -6,6 +6,11 @@
 - ``SHOP_DB_TRANSACTION_POOLER`` (false): true when ``DATABASE_URL`` points at a pooler in transaction mode
   (PgBouncer ``pool_mode = transaction``): the apps then use no server-side prepared statements, and send
   no session settings (the timeouts below): set those in the pooler or on the database role instead
+- ``SHOP_LISTEN_DATABASE_URL`` (default: ``DATABASE_URL``): where each process's one ``LISTEN`` connection
+  goes, for the live order sockets (:mod:`shared.http.sockets`). It must reach PostgreSQL itself: a pooler in
+  transaction mode cannot carry ``LISTEN``, so behind PgBouncer point it past the pooler
+- ``SHOP_MAX_SOCKETS_PER_WORKER`` (1000): live order sockets one server process holds at once; one more is
+  closed at once with code 1013 (try again later)
 - ``SHOP_DB_CONNECT_TIMEOUT_SECONDS`` (3): how long opening a connection may take
 - ``SHOP_DB_POOL_TIMEOUT_SECONDS`` (3): how long a request waits for a pooled connection when all are in use
 - ``SHOP_DB_STATEMENT_TIMEOUT_MS`` (5000), ``SHOP_DB_LOCK_TIMEOUT_MS`` (2000) and
@@ -99,6 +104,8 @@ class Settings:
     pool_size: int = 5
     max_overflow: int = 10
     transaction_pooler: bool = False
+    listen_database_url: str = DEFAULT_DATABASE_URL
+    max_sockets_per_worker: int = 1000
     connect_timeout_seconds: int = 3
     pool_timeout_seconds: int = 3
     statement_timeout_ms: int = 5000
@@ -123,6 +130,9 @@ class Settings:
         url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
+        listen_url = os.environ.get("SHOP_LISTEN_DATABASE_URL") or url
+        if make_url(listen_url).get_backend_name() != "postgresql":
+            raise ConfigError(f"SHOP_LISTEN_DATABASE_URL must be a postgresql:// URL, got {listen_url!r}")
         origins = _list("CORS_ORIGINS", "")
         session_secret = os.environ.get("SHOP_SESSION_SECRET") or None
         if session_secret is not None and len(session_secret) < SESSION_SECRET_MIN_LENGTH:
@@ -134,6 +144,8 @@ class Settings:
             pool_size=_int("SHOP_DB_POOL_SIZE", 5, minimum=1),
             max_overflow=_int("SHOP_DB_MAX_OVERFLOW", 10, minimum=0),
             transaction_pooler=_bool("SHOP_DB_TRANSACTION_POOLER", False),
+            listen_database_url=listen_url,
+            max_sockets_per_worker=_int("SHOP_MAX_SOCKETS_PER_WORKER", 1000, minimum=1),
             connect_timeout_seconds=_int("SHOP_DB_CONNECT_TIMEOUT_SECONDS", 3, minimum=1),
             pool_timeout_seconds=_int("SHOP_DB_POOL_TIMEOUT_SECONDS", 3, minimum=1),
             statement_timeout_ms=_int("SHOP_DB_STATEMENT_TIMEOUT_MS", 5000, minimum=0),

@@ -47,6 +47,7 @@ TARGETS: dict[str, AppTarget] = {
         lambda port: [
             sys.executable, "-m", "uvicorn", "--factory", "fastapi_shop.main:create_app",
             "--http", "fastapi_shop.server:HttpToolsProtocol",
+            "--ws", "fastapi_shop.server:WebSocketProtocol",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         ],
     ),

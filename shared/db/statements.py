@@ -16,7 +16,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Boolean, Delete, Float, Select, Text, Update, cast, delete, false, func, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Delete,
+    Float,
+    Select,
+    Text,
+    Update,
+    cast,
+    delete,
+    false,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import raiseload
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -140,11 +154,9 @@ def lock_order(order_id: int, *, user_id: int | None) -> Select[Order]:
     return query.with_for_update().execution_options(populate_existing=True)
 
 
-def notify_order_status(order_id: int) -> Select[str]:
-    """``NOTIFY`` :data:`~shared.domain.order_events.CHANNEL` with the order's status as it is now in this
-    transaction (after the change that the caller has made): delivered at ``COMMIT``, never after a rollback.
-    The payload is what :meth:`~shared.domain.order_events.OrderEvent.from_payload` reads; ``changed_at`` is
-    the time of the latest change, by the database's clock."""
+def _order_event_payload() -> ColumnElement[str]:
+    """An order row as the JSON text :meth:`~shared.domain.order_events.OrderEvent.from_payload` reads;
+    ``changed_at`` is the time of the latest change, by the database's clock."""
     payload = func.json_build_object(
         "order_id",
         Order.id,
@@ -155,7 +167,20 @@ def notify_order_status(order_id: int) -> Select[str]:
         "changed_at",
         func.coalesce(Order.cancelled_at, Order.confirmed_at, Order.created_at),
     )
-    return select(func.pg_notify(order_events.CHANNEL, cast(payload, Text))).where(Order.id == order_id)
+    return cast(payload, Text)
+
+
+def notify_order_status(order_id: int) -> Select[str]:
+    """``NOTIFY`` :data:`~shared.domain.order_events.CHANNEL` with the order's status as it is now in this
+    transaction (after the change that the caller has made): delivered at ``COMMIT``, never after a
+    rollback."""
+    return select(func.pg_notify(order_events.CHANNEL, _order_event_payload())).where(Order.id == order_id)
+
+
+def order_event(order_id: int, *, user_id: int) -> Select[str]:
+    """The user's order's current state, as the payload a ``NOTIFY`` of its latest change carries (no row for
+    an unknown order or someone else's): what a live socket sends first."""
+    return select(_order_event_payload()).where(Order.id == order_id, Order.user_id == user_id)
 
 
 def mark_cancelled(order_id: int) -> ReturningUpdate[Order]:

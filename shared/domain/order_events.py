@@ -5,6 +5,9 @@ The service that changes a status also sends a PostgreSQL ``NOTIFY`` on :data:`C
 transaction (:func:`shared.db.statements.notify_order_status`): PostgreSQL delivers it at ``COMMIT``, and
 never for a change that was rolled back, to every connection that ``LISTEN``s, whichever app made the change.
 The payload is the JSON object :meth:`OrderEvent.from_payload` reads.
+
+A watcher (a live socket, :mod:`shared.http.sockets`) first reads the order's current state, then hears its
+changes; :meth:`OrderEvent.is_news_after` tells which of them it has not seen yet.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from datetime import datetime
 from shared.domain.order_status import OrderStatus
 
 CHANNEL = "shop_order_status"  # a PostgreSQL identifier: LISTEN shop_order_status
+# how each app's LISTEN connection names itself to PostgreSQL (pg_stat_activity.application_name)
+LISTENER_APPLICATION_NAME = "shop-order-events"
+# no change can follow these (a confirmed order may still be cancelled)
+FINAL_STATUSES = frozenset({OrderStatus.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -43,3 +50,15 @@ class OrderEvent:
         if changed_at.tzinfo is None:
             raise ValueError(f"an order event's time has no offset: {payload!r}")
         return event
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no further change of this order can come (it is cancelled)."""
+        return self.status in FINAL_STATUSES
+
+    def is_news_after(self, seen: OrderEvent | None) -> bool:
+        """Whether a watcher that last saw ``seen`` (``None``: nothing yet) has not seen this change: a status
+        only moves forward, each change in a later transaction than the one before, so a change is news when
+        it is later than the last one seen. A change heard while the current state was being read is then
+        sent once, not twice."""
+        return seen is None or self.changed_at > seen.changed_at

@@ -8,6 +8,9 @@
 | ``shop_order_confirmations_total`` | counter | ``result``: ``sent``, ``skipped``, ``failed`` |
 | ``shop_outbox_pending`` | gauge | |
 | ``shop_outbox_oldest_pending_seconds`` | gauge | |
+| ``shop_websockets_open`` | gauge | |
+| ``shop_websocket_messages_sent_total`` | counter | |
+| ``shop_websocket_closes_total`` | counter | ``code``: the close code the server sent (``sockets.Close``) |
 
 ``route`` is the matched route's template as the OpenAPI document writes it (``/api/v1/orders/{order_id}``),
 never the raw path, so that ids do not make a series each (a ``405``'s is its path's template); a request
@@ -39,6 +42,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -76,6 +80,18 @@ ORDER_CONFIRMATIONS = Counter(
     "shop_order_confirmations_total",
     "Order confirmations handled: sent, skipped (the order was cancelled) or failed (the mailer refused)",
     ["result"],
+)
+
+WEBSOCKETS_OPEN = Gauge(
+    "shop_websockets_open",
+    "Live order sockets open now (accepted, not yet closed)",
+    multiprocess_mode="livesum",  # the workers alive now, added up
+)
+WEBSOCKET_MESSAGES_SENT = Counter(
+    "shop_websocket_messages_sent", "Order state messages sent on live order sockets"
+)
+WEBSOCKET_CLOSES = Counter(
+    "shop_websocket_closes", "Live order sockets the server closed, by close code", ["code"]
 )
 
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^:<>]+)>")  # Werkzeug's <converter:name>, or <name>

@@ -1,0 +1,283 @@
+"""Live order status: ``/api/v1/orders/{order_id}/events``, a WebSocket (its protocol:
+:mod:`shared.http.sockets`), and the fan-out that feeds it.
+
+Each process keeps one ``LISTEN`` connection (:func:`listen`, a task of the lifespan) on its own asyncpg
+connection, outside the pool: it is held for the process's life, and it must reach PostgreSQL itself
+(``SHOP_LISTEN_DATABASE_URL``), since a pooler in transaction mode cannot carry ``LISTEN``. Each
+notification goes to the :class:`OrderEventHub`, which puts it on the queue of every socket watching that
+order. A socket is an ``async def`` route like any other: while it waits, it costs its task and its queue,
+no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from fastapi_shop import services
+from fastapi_shop.db import PoolQueue, PoolQueueDep
+from fastapi_shop.resources import SessionmakerDep
+from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
+from shared.http import sockets
+from shared.http.inputs import is_db_id
+from shared.http.sockets import Close
+from shared.observability import metrics
+from shared.unavailable import ServiceUnavailable, describe
+
+log = logging.getLogger("shop.order_events")
+
+router = APIRouter(prefix="/api/v1")
+
+LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
+LISTENER_RETRY_SECONDS = 1.0  # between attempts to connect again; doubled up to 30 s
+RESYNC = None  # on a socket's queue: read the order's current state again (the listener reconnected)
+
+
+class SocketLimitReached(Exception):
+    """The process holds ``SHOP_MAX_SOCKETS_PER_WORKER`` sockets already."""
+
+
+class Watcher:
+    """One socket's place in the hub: the order it watches, and what waits to be sent to it (at most
+    :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
+
+    def __init__(self) -> None:
+        self.order_id: int | None = None
+        self.queue: asyncio.Queue[OrderEvent | None] = asyncio.Queue(sockets.SEND_QUEUE_MESSAGES)
+        self.too_slow = False
+
+    def offer(self, item: OrderEvent | None) -> None:
+        """Queue an event (or :data:`RESYNC`) without waiting; a full queue marks the watcher too slow."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.too_slow = True
+
+
+class OrderEventHub:
+    """The process's sockets, by the order they watch, at most ``max_sockets`` of them."""
+
+    def __init__(self, max_sockets: int) -> None:
+        self.max_sockets = max_sockets
+        self._watchers: set[Watcher] = set()
+        self._by_order: dict[int, set[Watcher]] = {}
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[Watcher]:
+        """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken."""
+        if len(self._watchers) >= self.max_sockets:
+            raise SocketLimitReached
+        watcher = Watcher()
+        self._watchers.add(watcher)
+        metrics.WEBSOCKETS_OPEN.inc()
+        try:
+            yield watcher
+        finally:
+            self._watchers.discard(watcher)
+            if watcher.order_id is not None:
+                self._by_order[watcher.order_id].discard(watcher)
+                if not self._by_order[watcher.order_id]:
+                    del self._by_order[watcher.order_id]
+            metrics.WEBSOCKETS_OPEN.dec()
+
+    def watch(self, watcher: Watcher, order_id: int) -> None:
+        """From now on, ``watcher`` hears of every change of order ``order_id``."""
+        watcher.order_id = order_id
+        self._by_order.setdefault(order_id, set()).add(watcher)
+
+    def publish(self, event: OrderEvent) -> None:
+        """Queue ``event`` for every socket watching its order."""
+        for watcher in self._by_order.get(event.order_id, ()):
+            watcher.offer(event)
+
+    def resync(self) -> None:
+        """Ask every socket to send its order's current state again: changes may have gone unheard."""
+        for watcher in self._watchers:
+            watcher.offer(RESYNC)
+
+
+async def listen(*, hub: OrderEventHub, database_url: str) -> None:
+    """Hear :data:`~shared.domain.order_events.CHANNEL` for the process's life, and publish each event to
+    ``hub``; runs until cancelled (the lifespan's end).
+
+    A connection lost (the server restarted, the backend terminated, a dead network found by the periodic
+    ``SELECT 1``) is opened again, after 1 s and doubling up to 30 s; once it is back, every socket is sent
+    its order's current state again, as what changed meanwhile was not heard.
+    """
+    retry_seconds = LISTENER_RETRY_SECONDS
+    heard_before = False
+    while True:
+        try:
+            connection = await asyncpg.connect(
+                database_url,
+                timeout=LISTENER_CHECK_SECONDS,
+                server_settings={"application_name": LISTENER_APPLICATION_NAME},
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            log.warning("cannot LISTEN %s (%s); trying again in %g s", CHANNEL, error, retry_seconds)
+            await asyncio.sleep(retry_seconds)
+            retry_seconds = min(retry_seconds * 2, 30.0)
+            continue
+        retry_seconds = LISTENER_RETRY_SECONDS
+        try:
+            await _hear(connection, hub, resync=heard_before)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("the LISTEN connection failed (%s)", error)
+        finally:
+            connection.terminate()
+        heard_before = True
+        log.warning("the LISTEN connection was lost; connecting again")
+
+
+async def _hear(connection: asyncpg.Connection, hub: OrderEventHub, *, resync: bool) -> None:
+    """Publish what ``connection`` hears until it is lost; first, with ``resync``, ask every socket to send
+    its order's state again."""
+    lost = asyncio.Event()
+    connection.add_termination_listener(lambda _connection: lost.set())
+    await connection.add_listener(
+        CHANNEL, lambda _connection, _pid, _channel, payload: _publish(hub, payload)
+    )
+    log.info("listening on %s", CHANNEL)
+    if resync:
+        hub.resync()
+    while not lost.is_set():
+        try:
+            await asyncio.wait_for(lost.wait(), LISTENER_CHECK_SECONDS)
+        except TimeoutError:
+            await connection.fetchval("SELECT 1", timeout=LISTENER_CHECK_SECONDS)
+
+
+def _publish(hub: OrderEventHub, payload: str) -> None:
+    try:
+        hub.publish(OrderEvent.from_payload(payload))
+    except ValueError:
+        log.exception("ignored a notification on %s", CHANNEL)
+
+
+async def get_hub(connection: HTTPConnection) -> OrderEventHub:
+    """The process's :class:`OrderEventHub` (created by the lifespan)."""
+    hub: OrderEventHub = connection.app.state.order_event_hub
+    return hub
+
+
+HubDep = Annotated[OrderEventHub, Depends(get_hub)]
+
+
+@router.websocket("/orders/{order_id}/events")
+async def watch_order(
+    websocket: WebSocket, order_id: str, hub: HubDep, sessionmaker: SessionmakerDep, pool_queue: PoolQueueDep
+) -> None:
+    """The order's state, then each change of it, as :mod:`shared.http.sockets` says. ``order_id`` is any
+    text: one that is no id is refused as an unknown order is, after the token."""
+    await websocket.accept()
+    reads = _Reads(sessionmaker, pool_queue)
+    try:
+        with hub.admit() as watcher:
+            if (token := await _token(websocket)) is None:
+                return
+            if (user_id := await reads.user_id(token)) is None:
+                return await _close(websocket, Close.UNAUTHORIZED)
+            if not is_db_id(order_id):
+                return await _close(websocket, Close.NOT_FOUND)
+            hub.watch(watcher, int(order_id))  # before the read: a change committed meanwhile is queued
+            if (current := await reads.order_event(user_id, int(order_id))) is None:
+                return await _close(websocket, Close.NOT_FOUND)
+            await _relay(websocket, watcher, reads, current)
+    except SocketLimitReached:
+        await _close(websocket, Close.TRY_AGAIN_LATER)
+    except (ServiceUnavailable, SQLAlchemyError) as error:
+        log.warning("a live order socket lost the database (%s)", describe(error))
+        await _close(websocket, Close.UNAVAILABLE)
+    except WebSocketDisconnect:
+        pass  # the client left, or the server is shutting down (fastapi_shop.server sent 1001)
+
+
+class _Reads:
+    """The socket's reads, each a short session of its own, taken in turn
+    (:class:`~fastapi_shop.db.PoolQueue`): a socket holds no connection while it waits."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], pool_queue: PoolQueue) -> None:
+        self._sessionmaker = sessionmaker
+        self._pool_queue = pool_queue
+
+    async def user_id(self, token: str) -> int | None:
+        """The token's user, or ``None`` for a token that is unknown, expired or revoked."""
+        async with self._pool_queue.turn(), self._sessionmaker() as session:
+            auth_token = await services.authenticate_token(session=session, token=token)
+            return None if auth_token is None else auth_token.user_id
+
+    async def order_event(self, user_id: int, order_id: int) -> OrderEvent | None:
+        """The user's order's current state (``None``: no such order of theirs)."""
+        async with self._pool_queue.turn(), self._sessionmaker() as session:
+            return await services.read_order_event(session=session, user_id=user_id, order_id=order_id)
+
+
+async def _token(websocket: WebSocket) -> str | None:
+    """The bearer token, from the ``Authorization`` header or else the first message; ``None`` once the
+    socket is closed for the lack of one."""
+    if authorization := websocket.headers.getlist("Authorization"):
+        token = sockets.header_token(authorization)
+    else:
+        try:
+            async with asyncio.timeout(sockets.AUTH_TIMEOUT_SECONDS):
+                message = await websocket.receive()
+        except TimeoutError:
+            await _close(websocket, Close.TOKEN_TIMEOUT)
+            return None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        token = sockets.message_token(message.get("text") or message.get("bytes") or b"")
+    if token is None:
+        await _close(websocket, Close.UNAUTHORIZED)
+    return token
+
+
+async def _relay(websocket: WebSocket, watcher: Watcher, reads: _Reads, current: OrderEvent) -> None:
+    """Send ``current``, then each change the hub queues that is news, until a final state; stop early when
+    the client leaves (a message from it after the token is read and ignored)."""
+    sent = await _send(websocket, current)
+    client_left = asyncio.ensure_future(_until_disconnect(websocket))
+    try:
+        while not sent.is_final:
+            queued = asyncio.ensure_future(watcher.queue.get())
+            await asyncio.wait({client_left, queued}, return_when=asyncio.FIRST_COMPLETED)
+            if client_left.done():
+                queued.cancel()
+                return
+            if watcher.too_slow:
+                return await _close(websocket, Close.TOO_SLOW)
+            if (item := queued.result()) is RESYNC:
+                again = await reads.order_event(sent.user_id, sent.order_id)
+                if again is None:  # never: orders are not deleted
+                    return await _close(websocket, Close.NOT_FOUND)
+                sent = await _send(websocket, again)
+            elif item.is_news_after(sent):
+                sent = await _send(websocket, item)
+        await _close(websocket, Close.FINAL)
+    finally:
+        client_left.cancel()
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _send(websocket: WebSocket, event: OrderEvent) -> OrderEvent:
+    await websocket.send_text(sockets.event_message(event))
+    metrics.WEBSOCKET_MESSAGES_SENT.inc()
+    return event
+
+
+async def _close(websocket: WebSocket, close: Close) -> None:
+    metrics.WEBSOCKET_CLOSES.labels(str(close.value)).inc()
+    await websocket.close(close.value, close.reason)

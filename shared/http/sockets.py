@@ -1,0 +1,90 @@
+"""The live order socket, ``GET /api/v1/orders/{order_id}/events`` upgraded to a WebSocket (RFC 6455): its
+limits, how a client authenticates, what it is sent, and the close codes that end it. Both apps follow this
+module; docs/api.md is its reader's guide.
+
+1. The server accepts the upgrade, then wants the caller's bearer token: in the ``Authorization`` header
+   (non-browser clients), or, since a browser cannot set headers on a WebSocket, as the first message, the
+   JSON object ``{"token": "<access token>"}``, within :data:`AUTH_TIMEOUT_SECONDS`. Never in the URL, where
+   proxies and logs would keep it.
+2. The order must be the caller's. Refusals close the socket with a :class:`Close` code before any order
+   state is sent; another user's order and an unknown one are the same refusal.
+3. Then :func:`event_message` of the order's current state, and one message per status change, in order.
+   After a final state (cancelled) the server closes normally.
+
+The server pings every :data:`PING_INTERVAL_SECONDS`; a peer that does not answer is dropped. A client that
+reads too slowly, with more than :data:`SEND_QUEUE_MESSAGES` messages waiting for it, is dropped too, rather
+than buffered without bound.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+
+from shared.domain.order_events import OrderEvent
+from shared.http.api import format_timestamp
+from shared.http.authorization import bearer_token
+
+AUTH_TIMEOUT_SECONDS = 5.0  # from the accepted upgrade to the first message, when no header has a token
+PING_INTERVAL_SECONDS = 20.0  # between the server's pings; a pong must come before the next one
+SEND_QUEUE_MESSAGES = 16  # messages waiting for one client; one more, and it is dropped as too slow
+MAX_FIRST_MESSAGE_BYTES = 4096  # the {"token": ...} message; a token is 43 characters
+EVENTS_PATH = "/api/v1/orders/{order_id}/events"  # the route, as the OpenAPI document would write it
+
+
+class Close(enum.IntEnum):
+    """Why the server closed a socket: the close code (RFC 6455 §7.4; 4000-4999 are the application's own,
+    here an HTTP status plus 4000), each with its :attr:`reason`."""
+
+    FINAL = 1000  # normal closure: the order reached a final state
+    GOING_AWAY = 1001  # the server is shutting down
+    TOO_SLOW = 1008  # policy violation: the client did not read its messages
+    UNAVAILABLE = 1011  # the database did not answer a read the socket needed
+    TRY_AGAIN_LATER = 1013  # the worker holds its maximum of sockets
+    UNAUTHORIZED = 4401  # no valid token: missing, malformed, unknown, expired or revoked
+    NOT_FOUND = 4404  # no such order of the caller's (another user's order is "no such order" too)
+    TOKEN_TIMEOUT = 4408  # no token within AUTH_TIMEOUT_SECONDS
+
+    @property
+    def reason(self) -> str:
+        """The close frame's reason: short text for a person (at most 123 bytes, RFC 6455 §5.5)."""
+        return _REASONS[self]
+
+
+_REASONS = {
+    Close.FINAL: "The order is cancelled: no further change will come.",
+    Close.GOING_AWAY: "The server is shutting down; connect again.",
+    Close.TOO_SLOW: "The client did not read its messages in time.",
+    Close.UNAVAILABLE: "The database is not answering; connect again later.",
+    Close.TRY_AGAIN_LATER: "This server holds all the sockets it may; try again later.",
+    Close.UNAUTHORIZED: "A valid bearer token is required.",
+    Close.NOT_FOUND: "No such order.",
+    Close.TOKEN_TIMEOUT: f"No token within {AUTH_TIMEOUT_SECONDS:g} seconds.",
+}
+
+
+def header_token(authorization: list[str]) -> str | None:
+    """The bearer token of the upgrade request's ``Authorization`` lines (:func:`bearer_token`'s rules)."""
+    return bearer_token(authorization)
+
+
+def message_token(message: str | bytes) -> str | None:
+    """The token of a first message ``{"token": "<access token>"}`` (a text frame), or ``None`` for anything
+    else: a binary frame, more than :data:`MAX_FIRST_MESSAGE_BYTES`, not JSON, not exactly that object, or a
+    token that could not be a bearer token (RFC 6750 §2.1's characters)."""
+    if not isinstance(message, str) or len(message.encode()) > MAX_FIRST_MESSAGE_BYTES:
+        return None
+    try:
+        fields = json.loads(message)
+    except ValueError:
+        return None
+    if not isinstance(fields, dict) or set(fields) != {"token"} or not isinstance(fields["token"], str):
+        return None
+    return bearer_token([f"Bearer {fields['token']}"])
+
+
+def event_message(event: OrderEvent) -> str:
+    """The text frame for an order's state: ``{"order_id": 7, "status": "confirmed", "changed_at":
+    "2026-12-02T17:44:06.123456Z"}``, the time rendered as every timestamp of the API is."""
+    changed_at = format_timestamp(event.changed_at)
+    return json.dumps({"order_id": event.order_id, "status": event.status.value, "changed_at": changed_at})
