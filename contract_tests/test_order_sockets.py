@@ -204,18 +204,33 @@ def test_an_order_not_the_callers_is_closed_with_4404_alike(api: Api, customer: 
 # --- bounds -------------------------------------------------------------------------------------------------
 
 
+SERVERS = {
+    "threads": {},  # each app's own: uvicorn's event loop; gunicorn's threaded workers
+    "gevent": {"GUNICORN_WORKER_CLASS": "gevent"},  # the Flask app's socket server in the deployments
+}
+
+
+def server_settings(app: str, server: str, deployment: Deployment) -> dict[str, str]:
+    """The settings that serve ``app`` on ``server``; skips what the stack cannot start or does not have."""
+    if deployment.start_variant is None:
+        pytest.skip("this stack cannot start an app with other settings")
+    if server == "gevent" and app != "flask":
+        pytest.skip("gevent workers are gunicorn's: the Flask app's")
+    return SERVERS[server]
+
+
+@pytest.mark.parametrize("server", SERVERS)
 def test_each_worker_holds_at_most_its_limit_and_http_still_answers(
-    app: str, deployment: Deployment, api: Api, customer: Customer
+    app: str, server: str, deployment: Deployment, api: Api, customer: Customer
 ) -> None:
     """Sockets beyond ``SHOP_MAX_SOCKETS_PER_WORKER`` are closed at once with 1013; the sockets held never
     starve the HTTP API: ``/healthz`` and a product read answer within 100 ms while every worker is full."""
-    if deployment.start_variant is None:
-        pytest.skip("this stack cannot start an app with other settings")
+    settings = server_settings(app, server, deployment)
     limit, workers = 2, 2  # the stacks run Flask with 2 gunicorn workers; uvicorn serves in 1 process
     order_id = confirmed_order(api, customer)
     product = api.create_product()
     with (
-        deployment.start_variant(app, {"SHOP_MAX_SOCKETS_PER_WORKER": str(limit)}) as url,
+        deployment.start_variant(app, {**settings, "SHOP_MAX_SOCKETS_PER_WORKER": str(limit)}) as url,
         contextlib.ExitStack() as stack,
     ):
         answers = [
@@ -232,14 +247,14 @@ def test_each_worker_holds_at_most_its_limit_and_http_still_answers(
                 assert fastest < 0.1, f"{path} took {fastest * 1000:.0f} ms with every worker full"
 
 
+@pytest.mark.parametrize("server", SERVERS)
 def test_a_shutdown_closes_each_socket_with_1001(
-    app: str, deployment: Deployment, api: Api, customer: Customer
+    app: str, server: str, deployment: Deployment, api: Api, customer: Customer
 ) -> None:
-    if deployment.start_variant is None:
-        pytest.skip("this stack cannot start an app with other settings")
+    settings = server_settings(app, server, deployment)
     order_id = confirmed_order(api, customer)
     with contextlib.ExitStack() as stack:
-        with deployment.start_variant(app, {}) as url:
+        with deployment.start_variant(app, settings) as url:
             socket = stack.enter_context(watching(url, order_id, headers=customer.auth))
             assert next_message(socket)["status"] == "confirmed"
             started = time.monotonic()

@@ -1,8 +1,8 @@
 """The Place Order API on Flask: sync SQLAlchemy on psycopg 3, marshmallow, served by gunicorn.
 
 Entry point: ``gunicorn -c flask_shop/gunicorn.conf.py "flask_shop:create_app()"``. Creating the app starts no
-thread: the outbox relay starts in each gunicorn worker (``gunicorn.conf.py``), or on its own with
-``flask --app flask_shop shop relay``.
+thread: the outbox relay and the live order sockets' listener start in each gunicorn worker
+(``gunicorn.conf.py``); the relay also runs on its own with ``flask --app flask_shop shop relay``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from flask_shop import (
     routing,
 )
 from flask_shop.content_types import JSONProvider
-from flask_shop.extensions import api, confirmations, cors
+from flask_shop.extensions import api, confirmations, cors, order_events
 from shared.config import Settings
 from shared.http import api as http_api
 from shared.mailer import LoggingMailer
@@ -92,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (health.blp, auth.blp, products.blp, orders.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics.bp)  # not flask-smorest's: /metrics stays out of the OpenAPI document
+    order_events.init_app(app)  # the live order socket: no HTTP operation, outside the document too
     admin.init_app(app)  # the back office, /admin: HTML, outside the OpenAPI document
     errors.init_app(app)  # after api.init_app: replaces flask-smorest's JSON error handler
     return app

@@ -6,6 +6,7 @@ from flask_cors import CORS
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from flask_shop.order_events import OrderEventHub
 from flask_shop.outbox import ConfirmationSender
 from flask_shop.smorest import ShopApi
 
@@ -14,3 +15,4 @@ login_manager = LoginManager()
 cors = CORS()
 csrf = CSRFProtect()  # the back office's forms only (flask_shop.admin)
 confirmations = ConfirmationSender()
+order_events = OrderEventHub()  # the live order sockets (/api/v1/orders/{order_id}/events)

@@ -6,6 +6,15 @@ Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each
 - ``GUNICORN_BIND`` (default ``0.0.0.0:8000``); ``--bind`` on the command line wins.
 - ``WEB_CONCURRENCY``: worker processes (default 2). ``GUNICORN_THREADS``: threads per worker (default 4).
 - ``SHOP_DB_POOL_SIZE`` defaults to the thread count: one pooled connection per request thread.
+- ``SHOP_MAX_SOCKETS_PER_WORKER`` defaults to half the threads: a live order socket
+  (``flask_shop/order_events.py``) holds its request thread for as long as it is open, and the other half
+  stays for HTTP.
+- ``GUNICORN_WORKER_CLASS=gevent``: gevent workers instead, each serving ``GUNICORN_WORKER_CONNECTIONS``
+  (default 1100) connections as greenlets, of which ``SHOP_MAX_SOCKETS_PER_WORKER`` (default 1000) may be
+  sockets. The deployments run the app so a second time, for the sockets only (compose's ``flask-events``,
+  the k8s ``flask-events`` Deployment): gevent patches the standard library (sockets, threads, ``select``)
+  in each worker before the app is imported, which psycopg 3 (from 3.1.14) detects and then waits
+  cooperatively; argon2's hashing, pure CPU, would block a whole gevent worker, so the API stays on threads.
 
 Requests gunicorn refuses itself, before the app runs (a malformed request line, one over the limits of
 :mod:`shared.http.api`), are answered with problem documents, like everything the app says; see
@@ -20,8 +29,10 @@ whose forked workers would then serve stale code under ``--reload`` (the compose
 
 import os
 import shutil
+import signal
 import socket
 import tempfile
+from types import FrameType
 
 from flask import Flask
 from gunicorn import util
@@ -51,6 +62,20 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn.worke
         super().init_process()
 
 
+def _problem_gevent_worker() -> type[Worker]:
+    """gunicorn's gevent worker, answering refused requests as :class:`ProblemThreadWorker` does. Its module
+    imports gevent, so it is loaded only when chosen (the master then imports gevent, not the app, nor
+    psycopg: gevent must patch before psycopg is imported, in the worker)."""
+    from gunicorn.workers.ggevent import GeventWorker
+
+    class ProblemGeventWorker(GeventWorker):  # type: ignore[misc]  # gunicorn.workers.ggevent has no types
+        def init_process(self) -> None:
+            util.write_error = _write_problem
+            super().init_process()
+
+    return ProblemGeventWorker
+
+
 def pre_request(worker: Worker, req: Request) -> None:
     """A body over the app's limit gets a 413 without being read: so do not invite it with
     ``100 Continue`` (which gunicorn sends before the app runs), and close the connection after the 413, as
@@ -65,10 +90,21 @@ def pre_request(worker: Worker, req: Request) -> None:
 # --- the settings ----------------------------------------------------------------------------------------
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = ProblemThreadWorker  # the class itself: its module is this file, which is not importable
+WORKER_CLASSES = ("gthread", "gevent")
+_worker_class_name = os.environ.get("GUNICORN_WORKER_CLASS", "gthread").strip().lower() or "gthread"
+if _worker_class_name not in WORKER_CLASSES:
+    raise RuntimeError(
+        f"GUNICORN_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {_worker_class_name!r}"
+    )
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
+if _worker_class_name == "gevent":
+    worker_class = _problem_gevent_worker()
+    worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1100"))
+else:
+    worker_class = ProblemThreadWorker  # the class itself: its module is this file, which is not importable
+    threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+    os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
+    os.environ.setdefault("SHOP_MAX_SOCKETS_PER_WORKER", str(max(1, threads // 2)))
 
 # the app is created in each worker after the fork, so its confirmation threads and pool belong to the worker
 preload_app = False
@@ -103,23 +139,42 @@ if _own_metrics_dir:
 # worker, where the server runs (see flask_shop/outbox.py): started once the worker has loaded the app,
 # stopped when the worker exits. The app's modules are imported in the worker only, so that the master holds
 # none of them (preload_app = False; --reload forks fresh code).
+# So does the live order sockets' LISTEN connection; and on SIGTERM, before gunicorn's own handler stops the
+# worker, the sockets are told to close with 1001 (going away): gunicorn has no hook for SIGTERM itself.
 def post_worker_init(worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
-        from flask_shop.extensions import confirmations
+        from flask_shop.extensions import confirmations, order_events
         from shared.observability import tracing
 
         confirmations.start_relay(app)
+        order_events.start_listener(app)
+        gunicorn_exit = signal.getsignal(signal.SIGTERM)
+
+        def going_away(signum: int, frame: FrameType | None) -> None:
+            order_events.going_away()
+            if callable(gunicorn_exit):
+                gunicorn_exit(signum, frame)
+
+        signal.signal(signal.SIGTERM, going_away)
         if (provider := app.extensions.get("shop.tracing")) is not None:
             tracing.start_export(provider)
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
-        from flask_shop.extensions import confirmations
+        from flask_shop.extensions import confirmations, order_events
 
         confirmations.shutdown(app)
+        order_events.shutdown()
         if (provider := app.extensions.get("shop.tracing")) is not None:
             provider.shutdown()  # sends the spans still queued, the confirmations' among them
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    """A worker is gone: its gauges leave the sum (``shop_websockets_open`` adds the live workers' up)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def on_exit(server: Arbiter) -> None:

@@ -1,0 +1,313 @@
+"""Live order status: ``/api/v1/orders/{order_id}/events``, a WebSocket (its protocol:
+:mod:`shared.http.sockets`), on flask-sock, and the fan-out that feeds it.
+
+Each worker keeps one ``LISTEN`` connection (:func:`listen`, on a thread that ``gunicorn.conf.py`` starts
+after the fork) on its own psycopg connection, outside the pool: it is held for the worker's life, and it
+must reach PostgreSQL itself (``SHOP_LISTEN_DATABASE_URL``), since a pooler in transaction mode cannot carry
+``LISTEN``. Each notification goes to the :class:`OrderEventHub`, which puts it on the queue of every socket
+watching that order.
+
+A socket is a view that runs for as long as the socket is open, so under gunicorn's threaded worker it holds
+one of the worker's request threads (and simple-websocket's reader thread) the whole time. The socket limit
+(``SHOP_MAX_SOCKETS_PER_WORKER``) keeps threads for HTTP there; the deployments serve the sockets from a
+gunicorn of their own with gevent workers, where a socket costs two greenlets (``gunicorn.conf.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+
+import psycopg
+from flask import Blueprint, Flask, current_app, request
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed, Server
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from flask_shop import services
+from shared.config import Settings
+from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
+from shared.http import sockets
+from shared.http.inputs import is_db_id
+from shared.http.sockets import Close
+from shared.observability import metrics
+from shared.unavailable import ServiceUnavailable, describe
+
+log = logging.getLogger("shop.order_events")
+
+bp = Blueprint("order_events", __name__, url_prefix="/api/v1")  # a plain blueprint: outside the document
+sock = Sock()
+
+LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
+LISTENER_RETRY_SECONDS = 1.0  # between attempts to connect again; doubled up to 30 s
+WAKE_SECONDS = 1.0  # how often a waiting socket looks whether its client left or the server is stopping
+RESYNC = None  # on a socket's queue: read the order's current state again (the listener reconnected)
+
+
+class SocketLimitReached(Exception):
+    """The worker holds ``SHOP_MAX_SOCKETS_PER_WORKER`` sockets already."""
+
+
+class Watcher:
+    """One socket's place in the hub: the order it watches, and what waits to be sent to it (at most
+    :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
+
+    def __init__(self) -> None:
+        self.order_id: int | None = None
+        self.queue: queue.Queue[OrderEvent | None] = queue.Queue(sockets.SEND_QUEUE_MESSAGES)
+        self.too_slow = False
+        self.going_away = threading.Event()
+
+    def offer(self, item: OrderEvent | None) -> None:
+        """Queue an event (or :data:`RESYNC`) without waiting; a full queue marks the watcher too slow."""
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            self.too_slow = True
+
+
+class OrderEventHub:
+    """Flask extension: the worker's sockets, by the order they watch, at most ``max_sockets`` of them, and
+    the thread that listens for their orders' changes."""
+
+    def __init__(self) -> None:
+        self.max_sockets = 0
+        self._lock = threading.Lock()  # the request threads admit and leave; the listener publishes
+        self._watchers: set[Watcher] = set()
+        self._by_order: dict[int, set[Watcher]] = {}
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    def init_app(self, app: Flask) -> None:
+        settings: Settings = app.config["SHOP_SETTINGS"]
+        self.max_sockets = settings.max_sockets_per_worker
+        # simple-websocket's server: pings every 20 s, and drops a peer whose pong has not come by the next;
+        # a client message may be as large as the {"token": ...} one
+        app.config.setdefault(
+            "SOCK_SERVER_OPTIONS",
+            {
+                "ping_interval": sockets.PING_INTERVAL_SECONDS,
+                "max_message_size": sockets.MAX_FIRST_MESSAGE_BYTES,
+            },
+        )
+        app.extensions["shop.order_events"] = self
+        app.register_blueprint(bp)
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[Watcher]:
+        """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken."""
+        watcher = Watcher()
+        with self._lock:
+            if len(self._watchers) >= self.max_sockets:
+                raise SocketLimitReached
+            self._watchers.add(watcher)
+        metrics.WEBSOCKETS_OPEN.inc()
+        try:
+            yield watcher
+        finally:
+            with self._lock:
+                self._watchers.discard(watcher)
+                if watcher.order_id is not None:
+                    self._by_order[watcher.order_id].discard(watcher)
+                    if not self._by_order[watcher.order_id]:
+                        del self._by_order[watcher.order_id]
+            metrics.WEBSOCKETS_OPEN.dec()
+
+    def watch(self, watcher: Watcher, order_id: int) -> None:
+        """From now on, ``watcher`` hears of every change of order ``order_id``."""
+        with self._lock:
+            watcher.order_id = order_id
+            self._by_order.setdefault(order_id, set()).add(watcher)
+
+    def publish(self, event: OrderEvent) -> None:
+        """Queue ``event`` for every socket watching its order."""
+        with self._lock:
+            watchers = list(self._by_order.get(event.order_id, ()))
+        for watcher in watchers:
+            watcher.offer(event)
+
+    def resync(self) -> None:
+        """Ask every socket to send its order's current state again: changes may have gone unheard."""
+        with self._lock:
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher.offer(RESYNC)
+
+    def start_listener(self, app: Flask) -> None:
+        """Run :func:`listen` on a daemon thread of this worker until :meth:`shutdown`."""
+        settings: Settings = app.config["SHOP_SETTINGS"]
+        self._listener = threading.Thread(
+            target=listen,
+            kwargs={"hub": self, "settings": settings, "stop": self._stop},
+            name="order-events-listener",
+            daemon=True,
+        )
+        self._listener.start()
+
+    def going_away(self) -> None:
+        """The server is shutting down: each socket closes with 1001, going away (gunicorn.conf.py calls this
+        on SIGTERM, so that the sockets end within the grace period rather than when it runs out)."""
+        with self._lock:
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher.going_away.set()
+
+    def shutdown(self) -> None:
+        """Stop the listener (within a second)."""
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.join(timeout=LISTENER_CHECK_SECONDS)
+
+
+def listen(*, hub: OrderEventHub, settings: Settings, stop: threading.Event) -> None:
+    """Hear :data:`~shared.domain.order_events.CHANNEL` until ``stop`` is set, and publish each event to
+    ``hub``.
+
+    A connection lost (the server restarted, the backend terminated, a dead network found by the periodic
+    ``SELECT 1``) is opened again, after 1 s and doubling up to 30 s; once it is back, every socket is sent
+    its order's current state again, as what changed meanwhile was not heard.
+    """
+    retry_seconds = LISTENER_RETRY_SECONDS
+    heard_before = False
+    while not stop.is_set():
+        try:
+            connection = psycopg.connect(
+                settings.listen_database_url,
+                autocommit=True,
+                connect_timeout=settings.connect_timeout_seconds,
+                application_name=LISTENER_APPLICATION_NAME,
+            )
+        except psycopg.Error as error:
+            log.warning("cannot LISTEN %s (%s); trying again in %g s", CHANNEL, error, retry_seconds)
+            stop.wait(retry_seconds)
+            retry_seconds = min(retry_seconds * 2, 30.0)
+            continue
+        retry_seconds = LISTENER_RETRY_SECONDS
+        with connection:
+            try:
+                _hear(connection, hub, stop, resync=heard_before)
+            except psycopg.Error as error:
+                log.warning("the LISTEN connection failed (%s)", error)
+        heard_before = True
+        if not stop.is_set():
+            log.warning("the LISTEN connection was lost; connecting again")
+
+
+def _hear(
+    connection: psycopg.Connection[object], hub: OrderEventHub, stop: threading.Event, *, resync: bool
+) -> None:
+    """Publish what ``connection`` hears until ``stop`` is set or the connection is lost (raised as
+    ``psycopg.Error``); first, with ``resync``, ask every socket to send its order's state again."""
+    connection.execute(f"LISTEN {CHANNEL}")
+    log.info("listening on %s", CHANNEL)
+    if resync:
+        hub.resync()
+    while not stop.is_set():
+        for notify in connection.notifies(timeout=LISTENER_CHECK_SECONDS, stop_after=1):
+            try:
+                hub.publish(OrderEvent.from_payload(notify.payload))
+            except ValueError:
+                log.exception("ignored a notification on %s", CHANNEL)
+            break
+        else:
+            connection.execute("SELECT 1")
+
+
+@sock.route("/orders/<order_id>/events", bp=bp)
+def watch_order(ws: Server, order_id: str) -> None:
+    """The order's state, then each change of it, as :mod:`shared.http.sockets` says. ``order_id`` is any
+    text: one that is no id is refused as an unknown order is, after the token."""
+    hub: OrderEventHub = current_app.extensions["shop.order_events"]
+    reads = _Reads(current_app.extensions["shop.sessionmaker"])
+    try:
+        with hub.admit() as watcher:
+            if (token := _token(ws)) is None:
+                return
+            if (user_id := reads.user_id(token)) is None:
+                return _close(ws, Close.UNAUTHORIZED)
+            if not is_db_id(order_id):
+                return _close(ws, Close.NOT_FOUND)
+            hub.watch(watcher, int(order_id))  # before the read: a change committed meanwhile is queued
+            if (current := reads.order_event(user_id, int(order_id))) is None:
+                return _close(ws, Close.NOT_FOUND)
+            _relay(ws, watcher, reads, current)
+    except SocketLimitReached:
+        _close(ws, Close.TRY_AGAIN_LATER)
+    except (ServiceUnavailable, SQLAlchemyError) as error:
+        log.warning("a live order socket lost the database (%s)", describe(error))
+        _close(ws, Close.UNAVAILABLE)
+
+
+class _Reads:
+    """The socket's reads, each a short session of its own: a socket holds no connection while it waits."""
+
+    def __init__(self, sessionmaker: sessionmaker[Session]) -> None:
+        self._sessionmaker = sessionmaker
+
+    def user_id(self, token: str) -> int | None:
+        """The token's user, or ``None`` for a token that is unknown, expired or revoked."""
+        with self._sessionmaker() as session:
+            auth_token = services.authenticate_token(session=session, token=token)
+            return None if auth_token is None else auth_token.user_id
+
+    def order_event(self, user_id: int, order_id: int) -> OrderEvent | None:
+        """The user's order's current state (``None``: no such order of theirs)."""
+        with self._sessionmaker() as session:
+            return services.read_order_event(session=session, user_id=user_id, order_id=order_id)
+
+
+def _token(ws: Server) -> str | None:
+    """The bearer token, from the ``Authorization`` header or else the first message; ``None`` once the
+    socket is closed for the lack of one."""
+    if authorization := request.headers.getlist("Authorization"):
+        token = sockets.header_token(authorization)
+    else:
+        message = ws.receive(timeout=sockets.AUTH_TIMEOUT_SECONDS)
+        if message is None:
+            _close(ws, Close.TOKEN_TIMEOUT)
+            return None
+        token = sockets.message_token(message)
+    if token is None:
+        _close(ws, Close.UNAUTHORIZED)
+    return token
+
+
+def _relay(ws: Server, watcher: Watcher, reads: _Reads, current: OrderEvent) -> None:
+    """Send ``current``, then each change the hub queues that is news, until a final state; stop early when
+    the client leaves (a message from it after the token is read and ignored) or the server shuts down."""
+    sent = _send(ws, current)
+    while not sent.is_final:
+        while ws.receive(timeout=0) is not None:  # drained, so that a chatty client is not buffered
+            pass
+        if watcher.going_away.is_set():
+            return _close(ws, Close.GOING_AWAY)
+        if watcher.too_slow:
+            return _close(ws, Close.TOO_SLOW)
+        try:  # a second at most, then the checks above again
+            item = watcher.queue.get(timeout=WAKE_SECONDS)
+        except queue.Empty:
+            continue
+        if item is RESYNC:
+            again = reads.order_event(sent.user_id, sent.order_id)
+            if again is None:  # never: orders are not deleted
+                return _close(ws, Close.NOT_FOUND)
+            sent = _send(ws, again)
+        elif item.is_news_after(sent):
+            sent = _send(ws, item)
+    _close(ws, Close.FINAL)
+
+
+def _send(ws: Server, event: OrderEvent) -> OrderEvent:
+    ws.send(sockets.event_message(event))
+    metrics.WEBSOCKET_MESSAGES_SENT.inc()
+    return event
+
+
+def _close(ws: Server, close: Close) -> None:
+    metrics.WEBSOCKET_CLOSES.labels(str(close.value)).inc()
+    with contextlib.suppress(ConnectionClosed):
+        ws.close(reason=close.value, message=close.reason)
