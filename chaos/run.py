@@ -249,7 +249,10 @@ def nginx(upstream: str, workdir: Path) -> Iterator[str]:
     workdir = workdir / "nginx"
     workdir.mkdir(exist_ok=True)
     template = string.Template((ROOT / "nginx" / "flask.conf.template").read_text())  # envsubst's syntax
-    server = template.safe_substitute(FLASK_UPSTREAM=upstream, NGINX_PORT=f"127.0.0.1:{port}")
+    # the sockets' server is the same one here: chaos sends no socket
+    server = template.safe_substitute(
+        FLASK_UPSTREAM=upstream, FLASK_EVENTS_UPSTREAM=upstream, NGINX_PORT=f"127.0.0.1:{port}"
+    )
     temp_paths = " ".join(
         f"{kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )

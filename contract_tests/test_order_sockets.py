@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -210,13 +211,17 @@ SERVERS = {
 }
 
 
-def server_settings(app: str, server: str, deployment: Deployment) -> dict[str, str]:
-    """The settings that serve ``app`` on ``server``; skips what the stack cannot start or does not have."""
-    if deployment.start_variant is None:
+def variant_on(
+    server: str, app: str, deployment: Deployment
+) -> Callable[[dict[str, str]], contextlib.AbstractContextManager[str]]:
+    """What starts one more instance of ``app`` on ``server``, with more settings; skips what the stack
+    cannot start or does not have."""
+    start_variant = deployment.start_variant
+    if start_variant is None:
         pytest.skip("this stack cannot start an app with other settings")
     if server == "gevent" and app != "flask":
         pytest.skip("gevent workers are gunicorn's: the Flask app's")
-    return SERVERS[server]
+    return lambda settings: start_variant(app, {**SERVERS[server], **settings})
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -225,12 +230,12 @@ def test_each_worker_holds_at_most_its_limit_and_http_still_answers(
 ) -> None:
     """Sockets beyond ``SHOP_MAX_SOCKETS_PER_WORKER`` are closed at once with 1013; the sockets held never
     starve the HTTP API: ``/healthz`` and a product read answer within 100 ms while every worker is full."""
-    settings = server_settings(app, server, deployment)
+    start_variant = variant_on(server, app, deployment)
     limit, workers = 2, 2  # the stacks run Flask with 2 gunicorn workers; uvicorn serves in 1 process
     order_id = confirmed_order(api, customer)
     product = api.create_product()
     with (
-        deployment.start_variant(app, {**settings, "SHOP_MAX_SOCKETS_PER_WORKER": str(limit)}) as url,
+        start_variant({"SHOP_MAX_SOCKETS_PER_WORKER": str(limit)}) as url,
         contextlib.ExitStack() as stack,
     ):
         answers = [
@@ -251,10 +256,10 @@ def test_each_worker_holds_at_most_its_limit_and_http_still_answers(
 def test_a_shutdown_closes_each_socket_with_1001(
     app: str, server: str, deployment: Deployment, api: Api, customer: Customer
 ) -> None:
-    settings = server_settings(app, server, deployment)
+    start_variant = variant_on(server, app, deployment)
     order_id = confirmed_order(api, customer)
     with contextlib.ExitStack() as stack:
-        with deployment.start_variant(app, settings) as url:
+        with start_variant({}) as url:
             socket = stack.enter_context(watching(url, order_id, headers=customer.auth))
             assert next_message(socket)["status"] == "confirmed"
             started = time.monotonic()

@@ -513,7 +513,14 @@ TOPICS = (
             DockerStage("Dockerfile", "flask"),
             Python(
                 "flask_shop/gunicorn.conf.py",
-                ("worker_class", "workers", "threads", "preload_app", "graceful_timeout"),
+                (
+                    "worker_class",
+                    "workers",
+                    "threads",
+                    "worker_connections",
+                    "preload_app",
+                    "graceful_timeout",
+                ),
             ),
         ),
         differs="""

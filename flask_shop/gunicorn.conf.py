@@ -10,7 +10,7 @@ Threaded workers (gthread): the app does blocking I/O (psycopg, argon2), so each
   (``flask_shop/order_events.py``) holds its request thread for as long as it is open, and the other half
   stays for HTTP.
 - ``GUNICORN_WORKER_CLASS=gevent``: gevent workers instead, each serving ``GUNICORN_WORKER_CONNECTIONS``
-  (default 1100) connections as greenlets, of which ``SHOP_MAX_SOCKETS_PER_WORKER`` (default 1000) may be
+  (default 1000) connections as greenlets, of which ``SHOP_MAX_SOCKETS_PER_WORKER`` (default 900) may be
   sockets. The deployments run the app so a second time, for the sockets only (compose's ``flask-events``,
   the k8s ``flask-events`` Deployment): gevent patches the standard library (sockets, threads, ``select``)
   in each worker before the app is imported, which psycopg 3 (from 3.1.14) detects and then waits
@@ -93,18 +93,19 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 WORKER_CLASSES = ("gthread", "gevent")
 _worker_class_name = os.environ.get("GUNICORN_WORKER_CLASS", "gthread").strip().lower() or "gthread"
 if _worker_class_name not in WORKER_CLASSES:
-    raise RuntimeError(
-        f"GUNICORN_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {_worker_class_name!r}"
-    )
+    raise RuntimeError(f"GUNICORN_WORKER_CLASS must be gthread or gevent, not {_worker_class_name!r}")
+# the class itself, not a name: its module is this file, which is not importable
+worker_class = _problem_gevent_worker() if _worker_class_name == "gevent" else ProblemThreadWorker
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-if _worker_class_name == "gevent":
-    worker_class = _problem_gevent_worker()
-    worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1100"))
-else:
-    worker_class = ProblemThreadWorker  # the class itself: its module is this file, which is not importable
-    threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-    os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
-    os.environ.setdefault("SHOP_MAX_SOCKETS_PER_WORKER", str(max(1, threads // 2)))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # gthread: requests served at once per worker
+worker_connections = int(
+    os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000")
+)  # gevent: the same, as greenlets
+os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
+# a live order socket holds its thread under gthread, so half the threads stay for HTTP; under gevent it holds
+# a greenlet, and 100 of the connections stay for HTTP
+_sockets = worker_connections - 100 if _worker_class_name == "gevent" else threads // 2
+os.environ.setdefault("SHOP_MAX_SOCKETS_PER_WORKER", str(max(1, _sockets)))
 
 # the app is created in each worker after the fork, so its confirmation threads and pool belong to the worker
 preload_app = False

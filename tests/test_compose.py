@@ -111,6 +111,18 @@ def test_compose_publishes_flask_only_through_nginx() -> None:
     ]
 
 
+def test_compose_serves_flasks_sockets_from_gevent_workers_behind_the_same_nginx() -> None:
+    events = services()["flask-events"]
+    assert events["image"] == services()["flask"]["image"]
+    assert "ports" not in events
+    assert events["environment"]["GUNICORN_WORKER_CLASS"] == "gevent"
+    assert services()["flask-proxy"]["environment"]["FLASK_EVENTS_UPSTREAM"] == "flask-events:8000"
+    assert "flask-events" in services()["flask-proxy"]["depends_on"]
+    template = (ROOT / "nginx" / "flask.conf.template").read_text()
+    assert "location ~ ^/api/v1/orders/[^/]+/events$" in template
+    assert "proxy_set_header Connection $connection_upgrade;" in template
+
+
 # what each server reads for --reload (uvicorn: its options as UVICORN_*; gunicorn: GUNICORN_CMD_ARGS)
 RELOAD = {"fastapi": {"UVICORN_RELOAD": "true"}, "flask": {"GUNICORN_CMD_ARGS": "--reload"}}
 

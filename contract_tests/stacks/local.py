@@ -50,7 +50,8 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
     """A throwaway PostgreSQL cluster, migrated and seeded, and each app as a server process on it.
 
     With ``pooler="pgbouncer"`` the apps connect through PgBouncer in transaction mode, with
-    ``SHOP_DB_TRANSACTION_POOLER=true``. The migration (its session-level advisory lock needs a session of
+    ``SHOP_DB_TRANSACTION_POOLER=true``, and their live order sockets' listener connects past it
+    (``SHOP_LISTEN_DATABASE_URL``). The migration (its session-level advisory lock needs a session of
     its own), the seed and the tests' own queries still connect to PostgreSQL directly.
     """
     pgbouncer = _find_pgbouncer() if pooler == "pgbouncer" else None  # before anything starts
@@ -71,6 +72,7 @@ def local_stack(pooler: str = "none") -> Iterator[Deployment]:
             if pgbouncer is not None:
                 env["DATABASE_URL"] = stack.enter_context(_pgbouncer(pgbouncer, database_url, workdir))
                 env["SHOP_DB_TRANSACTION_POOLER"] = "true"
+                env["SHOP_LISTEN_DATABASE_URL"] = database_url  # LISTEN needs a session: past the pooler
             servers = stack.enter_context(AppServers(env, workdir))
             yield Deployment(
                 admin_email=ADMIN_EMAIL,
