@@ -1,12 +1,14 @@
 """The charts of a ``make bench`` run: ``python -m bench.charts bench/results/<time>.json``.
 
-Two PNGs next to the JSON, one panel per scenario, each app a colour:
+PNGs next to the JSON, one panel per scenario, each app a colour:
 
 - ``<time>-throughput.png``: requests per second against connections (the median over the rounds, a bar
   from the lowest to the highest), with the ceiling (pgbench replaying the scenario's SQL) as a dotted line
   where there is one;
 - ``<time>-latency.png``: p50 (solid) and p99 (dashed) latency against connections, on a log scale (the
   medians over the rounds).
+
+- ``<time>-sockets.png``: the live order sockets' part (:func:`draw_sockets`), when the run has it.
 
 A ``--baseline`` checkout's app (``<app>@<commit>``) is drawn in its app's colour, paler.
 
@@ -96,7 +98,57 @@ def draw(results_file: Path) -> list[Path]:
         figure.savefig(path, dpi=100)
         plt.close(figure)
         written.append(path)
+    if results.get("sockets"):
+        written.append(draw_sockets(results_file, results))
     return written
+
+
+def draw_sockets(results_file: Path, results: dict[str, Any]) -> Path:
+    """``<time>-sockets.png``: the idle sockets each server held of those attempted (bars, refused and
+    errors stacked above), and the fan-out latency, p50 and p99 (the live order sockets, bench/sockets.py)."""
+    held, fan_out = results["sockets"]["held"], results["sockets"]["fan_out"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    servers = list(dict.fromkeys(row["server"] for row in held))
+    attempts = sorted({row["attempted"] for row in held})
+    width = 0.8 / len(servers)
+    for n, server in enumerate(servers):
+        rows = {row["attempted"]: row for row in held if row["server"] == server}
+        at = [position + n * width for position in range(len(attempts))]
+        colour = COLOURS.get(server.split()[0])
+        counts = [rows[count]["held"] if count in rows else 0 for count in attempts]
+        turned_away = [
+            rows[count]["refused"] + rows[count]["errors"] if count in rows else 0 for count in attempts
+        ]
+        hatch = "//" if "gthread" in server else None
+        left.bar(at, counts, width, color=colour, hatch=hatch, label=f"{server}: held")
+        left.bar(at, turned_away, width, bottom=counts, color=colour, alpha=0.25, hatch=hatch)
+        for x, count, row in zip(at, counts, (rows.get(count) for count in attempts), strict=True):
+            if row and row["kib_per_socket"] is not None:
+                left.annotate(f"{row['kib_per_socket']:.0f} KiB", (x, count), ha="center", va="bottom",
+                              fontsize="x-small")  # fmt: skip
+    left.set_xticks([position + width * (len(servers) - 1) / 2 for position in range(len(attempts))])
+    left.set_xticklabels([f"{count:,} attempted" for count in attempts])
+    left.set_yscale("log")
+    left.set_ylabel("sockets (pale: refused or failed)")
+    left.set_title("idle sockets held, memory per socket")
+    left.legend(fontsize="small")
+    names = [row["server"] for row in fan_out]
+    colours = [COLOURS.get(name.split()[0]) for name in names]
+    for offset, percentile, alpha in ((-0.2, "p50_ms", 1.0), (0.2, "p99_ms", 0.5)):
+        positions = [n + offset for n in range(len(names))]
+        right.bar(positions, [row[percentile] for row in fan_out], 0.4, color=colours, alpha=alpha)
+    right.set_xticks(range(len(names)))
+    right.set_xticklabels(
+        [f"{row['server']}\n{row['received']} watchers" for row in fan_out], fontsize="small"
+    )
+    right.set_ylabel("ms from COMMIT to the client")
+    right.set_title("fan-out latency (solid p50, pale p99)")
+    figure.suptitle(f"make bench, {results['started']}: live order sockets")
+    figure.tight_layout()
+    path = results_file.with_name(f"{results_file.stem}-sockets.png")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 if __name__ == "__main__":

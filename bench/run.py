@@ -65,7 +65,7 @@ from typing import Any
 
 import psutil
 
-from bench import charts, flame
+from bench import charts, flame, sockets
 from contract_tests.client import Api
 from contract_tests.consistency import check_database
 from contract_tests.stacks import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SESSION_SECRET, TARGETS, Deployment
@@ -439,6 +439,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for name, by_component in results.get("profiles", {}).items():
         lines += ["", flame.table(f"Where the Python CPU went: {name}", by_component)]
+    if results.get("sockets"):
+        lines += ["", sockets.markdown(results["sockets"]).rstrip("\n")]
     if results.get("image_mib"):
         lines += [
             "",
@@ -572,6 +574,12 @@ def main(argv: list[str] | None = None) -> int:
         "bench/results/<time>-<app>-<scenario>-<connections>.svg "
         "(narrow it with --scenario and --connections; the recording costs the servers some speed)",
     )
+    parser.add_argument(
+        "--sockets",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the live order sockets' part, after the rounds (bench/sockets.py; default: on)",
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.smoke else ROUNDS)
     started = datetime.now(UTC)
@@ -642,6 +650,10 @@ def main(argv: list[str] | None = None) -> int:
                             database_url, app, scenario, plan.seconds, data.pgbench_variables, workdir
                         )
                         results["ceiling_rounds"].setdefault(app, {}).setdefault(scenario, []).append(tps)
+            if args.sockets:
+                print("bench: live order sockets (bench/sockets.py)", flush=True)
+                results["sockets"] = sockets.measure_all(env=env, workdir=workdir, smoke=args.smoke)
+                results["failures"] += sockets.check(results["sockets"])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["summary"] = summarise(results["runs"])

@@ -26,7 +26,7 @@ from flask_shop import (
     routing,
 )
 from flask_shop.content_types import JSONProvider
-from flask_shop.extensions import api, confirmations, cors, order_events
+from flask_shop.extensions import api, confirmations, cors, order_event_hub
 from shared.config import Settings
 from shared.http import api as http_api
 from shared.mailer import LoggingMailer
@@ -92,7 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (health.blp, auth.blp, products.blp, orders.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics.bp)  # not flask-smorest's: /metrics stays out of the OpenAPI document
-    order_events.init_app(app)  # the live order socket: no HTTP operation, outside the document too
+    order_event_hub.init_app(app)  # the live order socket: no HTTP operation, outside the document too
     admin.init_app(app)  # the back office, /admin: HTML, outside the OpenAPI document
     errors.init_app(app)  # after api.init_app: replaces flask-smorest's JSON error handler
     return app

@@ -144,15 +144,15 @@ if _own_metrics_dir:
 # worker, the sockets are told to close with 1001 (going away): gunicorn has no hook for SIGTERM itself.
 def post_worker_init(worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
-        from flask_shop.extensions import confirmations, order_events
+        from flask_shop.extensions import confirmations, order_event_hub
         from shared.observability import tracing
 
         confirmations.start_relay(app)
-        order_events.start_listener(app)
+        order_event_hub.start_listener(app)
         gunicorn_exit = signal.getsignal(signal.SIGTERM)
 
         def going_away(signum: int, frame: FrameType | None) -> None:
-            order_events.going_away()
+            order_event_hub.going_away()
             if callable(gunicorn_exit):
                 gunicorn_exit(signum, frame)
 
@@ -163,10 +163,10 @@ def post_worker_init(worker: Worker) -> None:
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
     if (app := _flask_app(worker)) is not None:
-        from flask_shop.extensions import confirmations, order_events
+        from flask_shop.extensions import confirmations, order_event_hub
 
         confirmations.shutdown(app)
-        order_events.shutdown()
+        order_event_hub.shutdown()
         if (provider := app.extensions.get("shop.tracing")) is not None:
             provider.shutdown()  # sends the spans still queued, the confirmations' among them
 
