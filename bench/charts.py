@@ -129,6 +129,7 @@ def draw_sockets(results_file: Path, results: dict[str, Any]) -> Path:
     left.set_xticks([position + width * (len(servers) - 1) / 2 for position in range(len(attempts))])
     left.set_xticklabels([f"{count:,} attempted" for count in attempts])
     left.set_yscale("log")
+    left.set_ylim(1, 4 * max(attempts))
     left.set_ylabel("sockets (pale: refused or failed)")
     left.set_title("idle sockets held, memory per socket")
     left.legend(fontsize="small")

@@ -7,9 +7,10 @@ processes:
 - **Idle sockets held.** :data:`ATTEMPTS` sockets opened (100 handshakes at a time), each authenticated by
   its header and watching an order, then all held open: how many got the order's state (held), how many were
   closed with 1013 (refused: the worker's ``SHOP_MAX_SOCKETS_PER_WORKER``), how many failed otherwise
-  (errors: a timeout, a reset). The limit is raised to :data:`LIMIT_PER_WORKER` for the event-loop servers,
-  so that what stops them is the server, not the setting; the threaded server keeps its default (half its
-  threads), which is the point of its row.
+  (errors: a timeout, a reset, another close code, e.g. 1011 when a socket's read waited out the pool).
+  The limit is raised to :data:`LIMIT_PER_WORKER` for the event-loop servers, so that what stops them is
+  the server, not the setting; the threaded server keeps its default (half its threads), which is the point
+  of its row.
 - **Memory per idle socket.** The workers' resident memory with the sockets held, less before, per socket
   held.
 - **Fan-out latency.** :data:`WATCHERS` sockets over :data:`WATCHED_ORDERS` orders; each order is then
@@ -84,7 +85,8 @@ class Held:
     attempted: int
     held: int
     refused: int
-    errors: int
+    errors: int  # neither held nor refused: a timeout, a reset, or another close code
+    other_closes: list[int]  # those other close codes (shared.http.sockets.Close)
     seconds: float  # to open them all
     rss_before_mib: float  # the workers' resident memory, added up
     rss_held_mib: float
@@ -174,7 +176,12 @@ async def _hold(
         attempted=count,
         held=len(held),
         refused=sum(answer == Close.TRY_AGAIN_LATER for answer in answers),
-        errors=sum(answer == "error" for answer in answers),
+        errors=sum(
+            not isinstance(answer, ClientConnection) and answer != Close.TRY_AGAIN_LATER for answer in answers
+        ),
+        other_closes=sorted(
+            {answer for answer in answers if isinstance(answer, int) and answer != Close.TRY_AGAIN_LATER}
+        ),
         seconds=round(seconds, 2),
         rss_before_mib=round(rss_before, 1),
         rss_held_mib=round(rss_held, 1),
@@ -268,8 +275,10 @@ def markdown(sockets: dict[str, list[dict[str, Any]]]) -> str:
     ]
     for row in sockets["held"]:
         per_socket = f"{row['kib_per_socket']:.1f} KiB" if row["kib_per_socket"] is not None else "-"
+        closes = ", ".join(map(str, row.get("other_closes", [])))
+        errors = f"{row['errors']} (closed {closes})" if closes else str(row["errors"])
         lines.append(
-            f"| {row['server']} | {row['attempted']} | {row['held']} | {row['refused']} | {row['errors']} "
+            f"| {row['server']} | {row['attempted']} | {row['held']} | {row['refused']} | {errors} "
             f"| {row['seconds']} | {per_socket} |"
         )
     lines += [

@@ -148,7 +148,7 @@ def post_worker_init(worker: Worker) -> None:
         from shared.observability import tracing
 
         confirmations.start_relay(app)
-        order_event_hub.start_listener(app)
+        order_event_hub.start(app)
         gunicorn_exit = signal.getsignal(signal.SIGTERM)
 
         def going_away(signum: int, frame: FrameType | None) -> None:

@@ -16,6 +16,7 @@ gunicorn of their own with gevent workers, where a socket costs two greenlets (`
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import queue
 import threading
@@ -45,8 +46,14 @@ sock = Sock()
 
 LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
 LISTENER_RETRY_SECONDS = 1.0  # between attempts to connect again; doubled up to 30 s
-WAKE_SECONDS = 1.0  # how often a waiting socket looks whether its client left or the server is stopping
-RESYNC = None  # on a socket's queue: read the order's current state again (the listener reconnected)
+SWEEP_SECONDS = 1.0  # how often the sweeper looks for clients that left; the listener, at its stop flag
+
+
+class Signal(enum.Enum):
+    """What else a socket's queue carries besides events."""
+
+    RESYNC = enum.auto()  # read the order's current state again: the listener reconnected
+    WAKE = enum.auto()  # look at the flags: the client left, or the server is going away
 
 
 class SocketLimitReached(Exception):
@@ -54,26 +61,33 @@ class SocketLimitReached(Exception):
 
 
 class Watcher:
-    """One socket's place in the hub: the order it watches, and what waits to be sent to it (at most
-    :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
+    """One socket's place in the hub: its connection, the order it watches, and what waits to be sent to it
+    (at most :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ws: Server) -> None:
+        self.ws = ws
         self.order_id: int | None = None
-        self.queue: queue.Queue[OrderEvent | None] = queue.Queue(sockets.SEND_QUEUE_MESSAGES)
+        self.queue: queue.Queue[OrderEvent | Signal] = queue.Queue(sockets.SEND_QUEUE_MESSAGES)
         self.too_slow = False
-        self.going_away = threading.Event()
+        self.client_left = False
+        self.going_away = False
 
-    def offer(self, item: OrderEvent | None) -> None:
-        """Queue an event (or :data:`RESYNC`) without waiting; a full queue marks the watcher too slow."""
+    def offer(self, item: OrderEvent | Signal) -> None:
+        """Queue an event or a :class:`Signal` without waiting; a full queue marks the watcher too slow (a
+        ``WAKE`` needs no place: the socket's thread is busy with the queue, and looks at the flags next)."""
         try:
             self.queue.put_nowait(item)
         except queue.Full:
-            self.too_slow = True
+            if item is not Signal.WAKE:
+                self.too_slow = True
 
 
 class OrderEventHub:
-    """Flask extension: the worker's sockets, by the order they watch, at most ``max_sockets`` of them, and
-    the thread that listens for their orders' changes."""
+    """Flask extension: the worker's sockets, by the order they watch, at most ``max_sockets`` of them; the
+    thread that listens for their orders' changes, and the one that sweeps up sockets whose client left.
+
+    A socket's thread waits on its queue alone: a WSGI view cannot wait on a queue and on its socket at
+    once, as a coroutine can (``asyncio.wait``), so the sweeper reads every socket for it, once a second."""
 
     def __init__(self) -> None:
         self.max_sockets = 0
@@ -81,27 +95,25 @@ class OrderEventHub:
         self._watchers: set[Watcher] = set()
         self._by_order: dict[int, set[Watcher]] = {}
         self._stop = threading.Event()
-        self._listener: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def init_app(self, app: Flask) -> None:
         settings: Settings = app.config["SHOP_SETTINGS"]
         self.max_sockets = settings.max_sockets_per_worker
         # simple-websocket's server: pings every 20 s, and drops a peer whose pong has not come by the next;
         # a client message may be as large as the {"token": ...} one
-        app.config.setdefault(
-            "SOCK_SERVER_OPTIONS",
-            {
-                "ping_interval": sockets.PING_INTERVAL_SECONDS,
-                "max_message_size": sockets.MAX_FIRST_MESSAGE_BYTES,
-            },
-        )
+        options = {
+            "ping_interval": sockets.PING_INTERVAL_SECONDS,
+            "max_message_size": sockets.MAX_FIRST_MESSAGE_BYTES,
+        }
+        app.config.setdefault("SOCK_SERVER_OPTIONS", options)
         app.extensions["shop.order_events"] = self
         app.register_blueprint(bp)
 
     @contextlib.contextmanager
-    def admit(self) -> Iterator[Watcher]:
+    def admit(self, ws: Server) -> Iterator[Watcher]:
         """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken."""
-        watcher = Watcher()
+        watcher = Watcher(ws)
         with self._lock:
             if len(self._watchers) >= self.max_sockets:
                 raise SocketLimitReached
@@ -133,35 +145,58 @@ class OrderEventHub:
 
     def resync(self) -> None:
         """Ask every socket to send its order's current state again: changes may have gone unheard."""
-        with self._lock:
-            watchers = list(self._watchers)
-        for watcher in watchers:
-            watcher.offer(RESYNC)
+        for watcher in self._every_watcher():
+            watcher.offer(Signal.RESYNC)
 
-    def start_listener(self, app: Flask) -> None:
-        """Run :func:`listen` on a daemon thread of this worker until :meth:`shutdown`."""
-        settings: Settings = app.config["SHOP_SETTINGS"]
-        self._listener = threading.Thread(
-            target=listen,
-            kwargs={"hub": self, "settings": settings, "stop": self._stop},
-            name="order-events-listener",
-            daemon=True,
-        )
-        self._listener.start()
+    def sweep(self) -> None:
+        """Read what each watching client sent (and drop it: after the token the server expects nothing),
+        and wake the sockets whose client left, so that their threads and places are free. A socket still
+        waiting for its token is its own thread's to read."""
+        with self._lock:
+            watching = [watcher for watchers in self._by_order.values() for watcher in watchers]
+        for watcher in watching:
+            try:
+                while watcher.ws.receive(timeout=0) is not None:
+                    pass
+            except ConnectionClosed:
+                watcher.client_left = True
+                watcher.offer(Signal.WAKE)
 
     def going_away(self) -> None:
         """The server is shutting down: each socket closes with 1001, going away (gunicorn.conf.py calls this
-        on SIGTERM, so that the sockets end within the grace period rather than when it runs out)."""
-        with self._lock:
-            watchers = list(self._watchers)
-        for watcher in watchers:
-            watcher.going_away.set()
+        on SIGTERM, so that the sockets end at once rather than when the grace period runs out)."""
+        for watcher in self._every_watcher():
+            watcher.going_away = True
+            watcher.offer(Signal.WAKE)
+
+    def start(self, app: Flask) -> None:
+        """Run :func:`listen` and the sweeper on daemon threads of this worker until :meth:`shutdown`."""
+        settings: Settings = app.config["SHOP_SETTINGS"]
+        self._threads = [
+            threading.Thread(
+                target=listen,
+                kwargs={"hub": self, "settings": settings, "stop": self._stop},
+                name="order-events-listener",
+                daemon=True,
+            ),
+            threading.Thread(target=self._sweep_until_stopped, name="order-events-sweeper", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def shutdown(self) -> None:
-        """Stop the listener (it looks every second)."""
+        """Stop the listener and the sweeper (each looks at its stop flag every second)."""
         self._stop.set()
-        if self._listener is not None:
-            self._listener.join(timeout=2 * WAKE_SECONDS)
+        for thread in self._threads:
+            thread.join(timeout=2 * SWEEP_SECONDS)
+
+    def _every_watcher(self) -> list[Watcher]:
+        with self._lock:
+            return list(self._watchers)
+
+    def _sweep_until_stopped(self) -> None:
+        while not self._stop.wait(SWEEP_SECONDS):
+            self.sweep()
 
 
 def listen(*, hub: OrderEventHub, settings: Settings, stop: threading.Event) -> None:
@@ -209,7 +244,7 @@ def _hear(
         hub.resync()
     checked = time.monotonic()
     while not stop.is_set():
-        for notify in connection.notifies(timeout=WAKE_SECONDS):  # then looks at stop again
+        for notify in connection.notifies(timeout=SWEEP_SECONDS):  # then looks at stop again
             try:
                 hub.publish(OrderEvent.from_payload(notify.payload))
             except ValueError:
@@ -226,7 +261,7 @@ def watch_order(ws: Server, order_id: str) -> None:
     hub: OrderEventHub = current_app.extensions["shop.order_events"]
     reads = _Reads(current_app.extensions["shop.sessionmaker"])
     try:
-        with hub.admit() as watcher:
+        with hub.admit(ws) as watcher:
             if (token := _token(ws)) is None:
                 return
             if (user_id := reads.user_id(token)) is None:
@@ -280,25 +315,22 @@ def _token(ws: Server) -> str | None:
 
 def _relay(ws: Server, watcher: Watcher, reads: _Reads, current: OrderEvent) -> None:
     """Send ``current``, then each change the hub queues that is news, until a final state; stop early when
-    the client leaves (a message from it after the token is read and ignored) or the server shuts down."""
+    the client leaves or the server shuts down (the hub wakes the socket for both)."""
     sent = _send(ws, current)
     while not sent.is_final:
-        while ws.receive(timeout=0) is not None:  # drained, so that a chatty client is not buffered
-            pass
-        if watcher.going_away.is_set():
+        item = watcher.queue.get()
+        if watcher.client_left:
+            return
+        if watcher.going_away:
             return _close(ws, Close.GOING_AWAY)
         if watcher.too_slow:
             return _close(ws, Close.TOO_SLOW)
-        try:  # a second at most, then the checks above again
-            item = watcher.queue.get(timeout=WAKE_SECONDS)
-        except queue.Empty:
-            continue
-        if item is RESYNC:
+        if item is Signal.RESYNC:
             again = reads.order_event(sent.user_id, sent.order_id)
             if again is None:  # never: orders are not deleted
                 return _close(ws, Close.NOT_FOUND)
             sent = _send(ws, again)
-        elif item.is_news_after(sent):
+        elif isinstance(item, OrderEvent) and item.is_news_after(sent):
             sent = _send(ws, item)
     _close(ws, Close.FINAL)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from simple_websocket import ConnectionClosed
 
 from fastapi_shop import order_events as fastapi_order_events
 from flask_shop import order_events as flask_order_events
@@ -81,11 +83,17 @@ def test_every_close_code_is_the_protocols_and_its_reason_fits_a_close_frame() -
 def test_a_worker_admits_its_limit_and_drops_a_reader_too_slow(app: str) -> None:
     """Each app's hub: one socket beyond ``SHOP_MAX_SOCKETS_PER_WORKER`` is refused, and a socket with
     :data:`SEND_QUEUE_MESSAGES` messages waiting is marked too slow at the next one, not buffered on."""
-    module = fastapi_order_events if app == "fastapi" else flask_order_events
-    hub = module.OrderEventHub(2) if app == "fastapi" else module.OrderEventHub()
-    hub.max_sockets = 2
-    with hub.admit() as first, hub.admit() as second:
-        with pytest.raises(module.SocketLimitReached), hub.admit():
+    hub: Any
+    limit_reached: type[Exception]
+    if app == "fastapi":
+        hub = fastapi_order_events.OrderEventHub(2)
+        admit, limit_reached = hub.admit, fastapi_order_events.SocketLimitReached
+    else:
+        hub = flask_order_events.OrderEventHub()
+        hub.max_sockets = 2
+        admit, limit_reached = lambda: hub.admit(FakeSocket()), flask_order_events.SocketLimitReached
+    with admit() as first, admit() as second:
+        with pytest.raises(limit_reached), admit():
             pass
         hub.watch(first, 7)
         for n in range(SEND_QUEUE_MESSAGES):
@@ -95,5 +103,29 @@ def test_a_worker_admits_its_limit_and_drops_a_reader_too_slow(app: str) -> None
         assert first.too_slow
         assert second.queue.empty()  # it watches no order
         assert not second.too_slow
-    with hub.admit():  # the places are free again
+    with admit():  # the places are free again
         pass
+
+
+class FakeSocket:
+    """What the Flask hub's sweeper reads of a simple-websocket connection: nothing sent, still open."""
+
+    def receive(self, timeout: float | None = None) -> None:
+        return None
+
+
+def test_the_flask_sweeper_wakes_a_socket_whose_client_left() -> None:
+    hub = flask_order_events.OrderEventHub()
+    hub.max_sockets = 1
+
+    class LeftSocket(FakeSocket):
+        def receive(self, timeout: float | None = None) -> None:
+            raise ConnectionClosed(1000, "bye")
+
+    with hub.admit(LeftSocket()) as watcher:
+        hub.sweep()
+        assert not watcher.client_left  # it watches nothing yet: its token is its own thread's to read
+        hub.watch(watcher, 7)
+        hub.sweep()
+        assert watcher.client_left
+        assert watcher.queue.get_nowait() is flask_order_events.Signal.WAKE
