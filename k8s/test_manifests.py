@@ -15,11 +15,13 @@ import runpy
 import shlex
 import shutil
 import subprocess
+from base64 import b64decode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -36,6 +38,7 @@ KUBERNETES_VERSIONS = ("1.32", "1.37")  # the oldest and newest minor versions w
 OPERATOR_KINDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Pooler")}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 APP_IMAGES = {"shop-fastapi": "fastapi", "shop-flask": "flask"}  # image name -> Dockerfile target
+APP_DEPLOYMENTS = {"shop-fastapi": "shop-fastapi", "shop-flask": "shop-flask"}  # Deployment -> its image
 
 Object = dict[str, Any]
 
@@ -330,6 +333,104 @@ def test_production_apps_reach_postgres_through_a_transaction_pooler() -> None:
     assert named("production", "Cluster", "shop-db")["spec"]["instances"] == 3
 
 
+def workload_behind(overlay: str, service: str) -> Object:
+    selector = named(overlay, "Service", service)["spec"]["selector"].items()
+    (workload,) = [
+        w
+        for w in of_kind(overlay, *WORKLOAD_KINDS)
+        if selector <= w["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    return workload
+
+
+def secret_key_of(container: Object, variable: str) -> tuple[str, str]:
+    """The (Secret, key) that ``variable`` is read from."""
+    (entry,) = [entry for entry in container["env"] if entry["name"] == variable]
+    reference = entry["valueFrom"]["secretKeyRef"]
+    return reference["name"], reference["key"]
+
+
+def app_deployment_containers(overlay: str) -> list[tuple[Object, Object]]:
+    return [(w, c) for w, c in app_containers(overlay) if w["kind"] == "Deployment"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_app_process_listens_where_the_migration_connects(overlay: str) -> None:
+    """A LISTEN connection needs a PostgreSQL session of its own, as the migration's advisory lock does: every
+    app container takes SHOP_LISTEN_DATABASE_URL from the Secret key the migration Job connects with, not the
+    one its queries use (the Pooler's, in production)."""
+    (migrate,) = pod_spec(named(overlay, "Job", "shop-migrate"))["containers"]
+    direct = secret_key_of(migrate, "DATABASE_URL")
+    deployments = app_deployment_containers(overlay)
+    assert {workload["metadata"]["name"] for workload, _ in deployments} == set(APP_DEPLOYMENTS)
+    for workload, container in deployments:
+        assert secret_key_of(container, "SHOP_LISTEN_DATABASE_URL") == direct, workload["metadata"]["name"]
+        assert secret_key_of(container, "DATABASE_URL") != direct, workload["metadata"]["name"]
+
+
+def test_dev_listens_to_its_postgres() -> None:
+    """The dev Secret has the key, and its URL names the dev PostgreSQL's Service and port."""
+    for _, container in app_deployment_containers("dev"):
+        name, key = secret_key_of(container, "SHOP_LISTEN_DATABASE_URL")
+        url = urlsplit(b64decode(named("dev", "Secret", name)["data"][key]).decode())
+        assert url.hostname is not None
+        assert workload_behind("dev", url.hostname)["metadata"]["name"] == "postgres"
+        assert url.port in [port["port"] for port in named("dev", "Service", url.hostname)["spec"]["ports"]]
+
+
+def production_secret_urls() -> dict[str, str]:
+    """The URLs k8s/README.md has you put in production's Secret shop-database, by key: nothing secret is
+    committed for production, so the README's command is where those URLs come from."""
+    readme = (K8S / "README.md").read_text()
+    command = re.search(r"create secret generic shop-database(.*?)```", readme, re.DOTALL)
+    assert command, "k8s/README.md no longer shows how to create the Secret shop-database"
+    return dict(re.findall(r'--from-literal=([\w-]+)="([^"]+)"', command.group(1)))
+
+
+def test_production_listens_past_the_pooler() -> None:
+    """Each process's LISTEN connection goes to the Service CloudNativePG keeps on the primary
+    (``<cluster>-rw``), its queries to the Pooler's Service (named after the Pooler)."""
+    urls = production_secret_urls()
+    cluster = named("production", "Cluster", "shop-db")["metadata"]
+    pooler = named("production", "Pooler", "shop-db-pooler-rw")["metadata"]
+    for workload, container in app_deployment_containers("production"):
+        listen = urlsplit(urls[secret_key_of(container, "SHOP_LISTEN_DATABASE_URL")[1]])
+        queries = urlsplit(urls[secret_key_of(container, "DATABASE_URL")[1]])
+        name = workload["metadata"]["name"]
+        assert listen.hostname == f"{cluster['name']}-rw.{cluster['namespace']}.svc", name
+        assert queries.hostname == f"{pooler['name']}.{pooler['namespace']}.svc", name
+
+
+SUPERUSER_RESERVED_CONNECTIONS = 3  # PostgreSQL's default
+OPERATOR_CONNECTIONS = 10  # room for CloudNativePG's instance manager and the Pooler's auth_query sessions
+
+
+def processes_per_pod(container: Object) -> int:
+    """The server processes in one app pod, each with its own LISTEN connection: uvicorn's one (the image
+    starts no --workers), or gunicorn's workers."""
+    if image_name(container) == "shop-fastapi":
+        assert "--workers" not in json.loads(dockerfile_instruction("fastapi", "CMD"))
+        return 1
+    (workers,) = [entry["value"] for entry in container["env"] if entry["name"] == "WEB_CONCURRENCY"]
+    return int(workers)
+
+
+def test_production_server_connections_fit_under_max_connections() -> None:
+    """At full scale, every connection the primary serves: the Pooler's (default_pool_size per instance),
+    one LISTEN connection per app process in every pod the autoscalers and a rollout's surge allow, and the
+    migration Job's; with room left for the operator's own and the superuser's reserve."""
+    pooler = named("production", "Pooler", "shop-db-pooler-rw")["spec"]
+    pooled = pooler["instances"] * int(pooler["pgbouncer"]["parameters"]["default_pool_size"])
+    listening = 0
+    for workload, container in app_deployment_containers("production"):
+        autoscaler = named("production", "HorizontalPodAutoscaler", workload["metadata"]["name"])["spec"]
+        pods = autoscaler["maxReplicas"] + workload["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+        listening += pods * processes_per_pod(container)
+    parameters = named("production", "Cluster", "shop-db")["spec"]["postgresql"]["parameters"]
+    available = int(parameters["max_connections"]) - SUPERUSER_RESERVED_CONNECTIONS - OPERATOR_CONNECTIONS
+    assert pooled + listening + 1 <= available, (pooled, listening)
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_app_pods_run_as_the_image_user_locked_down(overlay: str) -> None:
     uid, gid = image_user()
@@ -419,8 +520,19 @@ INGRESS_CONTROLLER = _endpoint(
 )
 DNS = _endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")])
 PROMETHEUS = _endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}, [])
-POOLER = _endpoint("pooler", "shop-db", {"cnpg.io/poolerName": "shop-db-pooler-rw"}, [(5432, "TCP")])
-INSTANCE = _endpoint("postgres-instance", "shop-db", {"cnpg.io/cluster": "shop-db"}, [(5432, "TCP")])
+# CloudNativePG labels the Pooler's pods with their cluster too (pkg/specs/pgbouncer/deployments.go)
+POOLER = _endpoint(
+    "pooler",
+    "shop-db",
+    {"cnpg.io/cluster": "shop-db", "cnpg.io/poolerName": "shop-db-pooler-rw", "cnpg.io/podRole": "pooler"},
+    [(5432, "TCP")],
+)
+INSTANCE = _endpoint(
+    "postgres-instance",
+    "shop-db",
+    {"cnpg.io/cluster": "shop-db", "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary"},
+    [(5432, "TCP")],
+)
 STRANGER = _endpoint(
     "stranger", "elsewhere", {"app.kubernetes.io/name": "stranger"}, [(443, "TCP"), (5432, "TCP")]
 )
@@ -526,10 +638,11 @@ def test_dev_network_paths_are_exactly_the_shops() -> None:
 
 
 def test_production_network_paths_are_exactly_the_shops() -> None:
-    apps = ["shop-fastapi", "shop-flask"]
+    """The apps' queries through the Pooler; the LISTEN connections and the migration to PostgreSQL itself."""
+    apps = list(APP_DEPLOYMENTS)
     assert open_paths("production") == {
         *{(client, app, 8000, "TCP") for client in ("ingress-controller", "prometheus") for app in apps},
         *{(app, "pooler", 5432, "TCP") for app in apps},
-        ("shop-migrate", "postgres-instance", 5432, "TCP"),
+        *{(client, "postgres-instance", 5432, "TCP") for client in [*apps, "shop-migrate"]},
         *_dns_for([*apps, "shop-migrate"]),
     }
