@@ -1,9 +1,11 @@
 """Offline checks of the Kubernetes manifests (``make k8s-check``), on what ``kubectl kustomize`` renders.
 
 Schemas (kubernetes-validate, strict, oldest and newest supported Kubernetes) and checkov cover the
-objects one at a time. The rest checks what only a live API server or the apps themselves would catch:
-selectors that select, probes the apps serve, variables the apps read, the image's user and port, the
-migration command compose runs, and the exact network paths the NetworkPolicies leave open.
+objects one at a time. The rest checks what only a live API server, the ingress controller or the apps
+themselves would catch: selectors that select, probes the apps serve, variables the apps read, the image's
+user and port, the migration command compose runs, where ingress-nginx sends each path (the live order
+sockets among them), which gunicorn workers serve them, where each LISTEN connection goes, and the exact
+network paths the NetworkPolicies leave open.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 import yaml
 
 from shared.config import Settings
+from shared.http.sockets import EVENTS_PATH, PING_INTERVAL_SECONDS
 from tests.project_files import dockerfile_instruction, dockerfile_stages, variables_read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +41,13 @@ KUBERNETES_VERSIONS = ("1.32", "1.37")  # the oldest and newest minor versions w
 OPERATOR_KINDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Pooler")}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 APP_IMAGES = {"shop-fastapi": "fastapi", "shop-flask": "flask"}  # image name -> Dockerfile target
-APP_DEPLOYMENTS = {"shop-fastapi": "shop-fastapi", "shop-flask": "shop-flask"}  # Deployment -> its image
+# Deployment -> the image it runs: the Flask image twice, the second time with gevent workers for the live
+# order sockets only (k8s/base/flask-events.yaml)
+APP_DEPLOYMENTS = {
+    "shop-fastapi": "shop-fastapi",
+    "shop-flask": "shop-flask",
+    "shop-flask-events": "shop-flask",
+}
 
 Object = dict[str, Any]
 
@@ -246,7 +255,7 @@ def test_app_containers_run_the_server_their_image_starts(overlay: str) -> None:
         if workload["kind"] != "Deployment":
             continue
         target = APP_IMAGES[image_name(container)]
-        assert workload["metadata"]["name"] == f"shop-{target}"
+        assert APP_DEPLOYMENTS[workload["metadata"]["name"]] == image_name(container)
         cmd = json.loads(dockerfile_instruction(target, "CMD"))
         assert cmd[0] == {"fastapi": "uvicorn", "flask": "gunicorn"}[target]
         # no command/args override: the pod runs exactly the CMD the image was built and tested with
@@ -280,12 +289,94 @@ def test_the_ingress_buffers_for_gunicorn(overlay: str) -> None:
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "on"
 
 
-def _routes(path: str, rule: Object) -> bool:
+# --- routing at the ingress controller ---------------------------------------------------------------------
+
+USE_REGEX = "nginx.ingress.kubernetes.io/use-regex"
+ORDER_ID = "0190a6f2-3c4d-7e8f-9a0b-1c2d3e4f5a6b"
+SOCKET_PATH = EVENTS_PATH.format(order_id=ORDER_ID)
+# what ingress-nginx admits as an Exact or Prefix path (strict-validate-path-type, on by default); anything
+# else, a regex, must be ImplementationSpecific
+PLAIN_PATH = re.compile(r"/[A-Za-z0-9._\-/]*")
+
+
+def host_of(overlay: str, ingress: str) -> str:
+    (rule,) = named(overlay, "Ingress", ingress)["spec"]["rules"]
+    host: str = rule["host"]
+    return host
+
+
+def ingress_route(overlay: str, host: str, path: str) -> tuple[Object, Object] | None:
+    """The (Ingress, path rule) ingress-nginx picks for ``GET path`` on ``host``, or None (its default
+    backend, a 404), by its documented rules ("Ingress Path Matching"; buildLocation in its template): each
+    path of each Ingress of the host is one nginx location. If any of those Ingresses sets use-regex, every
+    location of the host is a case-insensitive regex anchored at the start, tried longest path first, and
+    the first match wins. Otherwise an Exact path matches only itself, and the longest matching prefix wins:
+    Prefix by whole path elements, ImplementationSpecific by characters."""
+    rules = [
+        (ingress, path_rule)
+        for ingress in of_kind(overlay, "Ingress")
+        for rule in ingress["spec"]["rules"]
+        if rule.get("host") == host
+        for path_rule in rule["http"]["paths"]
+    ]
+    if any(ingress["metadata"].get("annotations", {}).get(USE_REGEX) == "true" for ingress, _ in rules):
+        rules.sort(key=lambda route: route[1]["path"], reverse=True)  # the controller's two sorts, in order
+        rules.sort(key=lambda route: len(route[1]["path"]), reverse=True)
+        return next((r for r in rules if re.match(r[1]["path"], path, re.IGNORECASE)), None)
+    exact = [r for r in rules if r[1]["pathType"] == "Exact" and r[1]["path"] == path]
+    prefixes = [r for r in rules if r[1]["pathType"] != "Exact" and _prefix_matches(path, r[1])]
+    if exact:
+        return exact[0]
+    return max(prefixes, key=lambda r: len(r[1]["path"]), default=None)
+
+
+def _prefix_matches(path: str, rule: Object) -> bool:
     rule_path: str = rule["path"]
-    if rule["pathType"] == "Exact":
-        return path == rule_path
+    if rule["pathType"] == "ImplementationSpecific":
+        return path.startswith(rule_path)
     prefix = rule_path.rstrip("/")  # Prefix matches whole path elements: /docs matches /docs/x, not /docsx
     return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
+def ingress_backend(overlay: str, host: str, path: str) -> str | None:
+    """The Service ingress-nginx sends ``GET path`` on ``host`` to."""
+    route = ingress_route(overlay, host, path)
+    return None if route is None else str(route[1]["backend"]["service"]["name"])
+
+
+def workload_behind(overlay: str, service: str) -> Object:
+    selector = named(overlay, "Service", service)["spec"]["selector"].items()
+    (workload,) = [
+        w
+        for w in of_kind(overlay, *WORKLOAD_KINDS)
+        if selector <= w["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    return workload
+
+
+@cache
+def serves_socket(app: str, path: str) -> bool:
+    """Whether ``app`` has a WebSocket route for ``path``, asked of its router."""
+    settings = Settings(session_secret="k8s-tests-session-secret-0123456789")
+    if app == "fastapi":
+        from starlette.routing import Match
+
+        from fastapi_shop.main import create_app as create_fastapi_app
+
+        scope = {"type": "websocket", "path": path, "root_path": ""}
+        return any(
+            route.matches(scope)[0] == Match.FULL for route in create_fastapi_app(settings).router.routes
+        )
+    from werkzeug.exceptions import NotFound
+
+    from flask_shop import create_app as create_flask_app
+
+    urls = create_flask_app({"SHOP_SETTINGS": settings}).url_map.bind("localhost", url_scheme="ws")
+    try:
+        urls.match(path)
+    except NotFound:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -293,20 +384,60 @@ def test_the_ingress_routes_the_api_its_docs_and_the_back_office_but_not_metrics
     public = ["/api/v1/products", "/api/v1/orders/7", "/docs", "/redoc", "/openapi.json"]
     public += ["/static/swagger-ui/swagger-ui-bundle.js", "/static/redoc/redoc.standalone.js"]
     public += ["/admin/login", "/admin/assets/back_office.css"]
-    for ingress in of_kind(overlay, "Ingress"):
-        app = APP_IMAGES[ingress["metadata"]["name"]]
-        (rule,) = ingress["spec"]["rules"]
-        paths = rule["http"]["paths"]
+    for app in ("fastapi", "flask"):
+        host = host_of(overlay, f"shop-{app}")
         for path in public:
-            assert any(_routes(path, p) for p in paths), (ingress["metadata"]["name"], path)
+            assert ingress_backend(overlay, host, path) == f"shop-{app}", (host, path)
             assert serves(app, path), (app, path)
         for private in ("/metrics", "/healthz", "/readyz"):
-            assert not any(_routes(private, p) for p in paths), (ingress["metadata"]["name"], private)
+            assert ingress_backend(overlay, host, private) is None, (host, private)
     for workload, _container in app_containers(overlay):
         if workload["kind"] == "Deployment":
             annotations = workload["spec"]["template"]["metadata"]["annotations"]
             assert annotations["prometheus.io/path"] == "/metrics"
             assert int(annotations["prometheus.io/port"]) == int(dockerfile_instruction("runtime", "EXPOSE"))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_order_sockets_go_to_the_pods_that_hold_them(overlay: str) -> None:
+    """Flask's to shop-flask-events, FastAPI's to its own pods; the order's other paths stay with the API."""
+    for app, sockets in (("fastapi", "shop-fastapi"), ("flask", "shop-flask-events")):
+        host = host_of(overlay, f"shop-{app}")
+        assert ingress_backend(overlay, host, SOCKET_PATH) == sockets, (host, SOCKET_PATH)
+        assert serves_socket(app, SOCKET_PATH), app
+        orders = "/api/v1/orders"
+        for path in (orders, f"{orders}/{ORDER_ID}", f"{orders}/{ORDER_ID}/eventsx", f"{SOCKET_PATH}/x"):
+            assert ingress_backend(overlay, host, path) == f"shop-{app}", (host, path)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_socket_route_is_a_regex_the_controller_accepts(overlay: str) -> None:
+    """The Flask socket route is a regex: ImplementationSpecific, with use-regex on its Ingress. Every other
+    path is one that ingress-nginx's strict path validation admits as Exact or Prefix."""
+    route = ingress_route(overlay, host_of(overlay, "shop-flask"), SOCKET_PATH)
+    assert route is not None
+    assert route[1]["pathType"] == "ImplementationSpecific"
+    for ingress in of_kind(overlay, "Ingress"):
+        regex = ingress["metadata"].get("annotations", {}).get(USE_REGEX) == "true"
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                if path["pathType"] == "ImplementationSpecific":
+                    assert regex, (ingress["metadata"]["name"], path)
+                else:
+                    assert PLAIN_PATH.fullmatch(path["path"]), (ingress["metadata"]["name"], path)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_socket_routes_outlast_the_servers_pings(overlay: str) -> None:
+    """After the upgrade, nginx closes a socket once the server has sent nothing for proxy-read-timeout: the
+    server pings every PING_INTERVAL_SECONDS, and a live socket must survive a lost ping."""
+    for app in ("fastapi", "flask"):
+        route = ingress_route(overlay, host_of(overlay, f"shop-{app}"), SOCKET_PATH)
+        assert route is not None
+        annotations = route[0]["metadata"]["annotations"]
+        for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+            seconds = int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"])
+            assert seconds > 2 * PING_INTERVAL_SECONDS, (app, timeout)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -333,14 +464,42 @@ def test_production_apps_reach_postgres_through_a_transaction_pooler() -> None:
     assert named("production", "Cluster", "shop-db")["spec"]["instances"] == 3
 
 
-def workload_behind(overlay: str, service: str) -> Object:
-    selector = named(overlay, "Service", service)["spec"]["selector"].items()
-    (workload,) = [
-        w
-        for w in of_kind(overlay, *WORKLOAD_KINDS)
-        if selector <= w["spec"]["template"]["metadata"]["labels"].items()
-    ]
-    return workload
+def gunicorn_settings(
+    overlay: str, container: Object, monkeypatch: pytest.MonkeyPatch, metrics_dir: Path
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """What flask_shop/gunicorn.conf.py sets when run with ``container``'s environment (its literal values and
+    its ConfigMaps'; no Secret's value plays a part), and the environment it leaves for the app."""
+    environ: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environ.update(named(overlay, "ConfigMap", source["configMapRef"]["name"])["data"])
+    environ.update({entry["name"]: entry["value"] for entry in container["env"] if "value" in entry})
+    environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # else it makes a directory of its own
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "environ", environ)
+        settings = runpy.run_path(str(ROOT / "flask_shop" / "gunicorn.conf.py"))
+    return settings, environ
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_flask_sockets_get_gevent_workers_and_the_api_threads(
+    overlay: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Behind the Flask host's socket route, gunicorn runs gevent workers, with the socket limit stated and
+    below the connections a worker serves, so that probes and scrapes still get in; behind its API,
+    threads."""
+    from gunicorn.workers.ggevent import GeventWorker
+    from gunicorn.workers.gthread import ThreadWorker
+
+    host = host_of(overlay, "shop-flask")
+    for path, worker in ((SOCKET_PATH, GeventWorker), ("/api/v1/products", ThreadWorker)):
+        service = ingress_backend(overlay, host, path)
+        assert service is not None
+        (container,) = pod_spec(workload_behind(overlay, service))["containers"]
+        settings, environ = gunicorn_settings(overlay, container, monkeypatch, tmp_path)
+        assert issubclass(settings["worker_class"], worker), (service, settings["worker_class"])
+        if worker is GeventWorker:
+            assert "SHOP_MAX_SOCKETS_PER_WORKER" in {entry["name"] for entry in container["env"]}
+            assert 0 < int(environ["SHOP_MAX_SOCKETS_PER_WORKER"]) < settings["worker_connections"]
 
 
 def secret_key_of(container: Object, variable: str) -> tuple[str, str]:
@@ -449,7 +608,7 @@ def test_app_pods_run_as_the_image_user_locked_down(overlay: str) -> None:
 
 
 def test_production_runs_three_or_more_pinned_spread_replicas() -> None:
-    for app in APP_IMAGES:
+    for app in APP_DEPLOYMENTS:
         deployment = named("production", "Deployment", app)
         (container,) = pod_spec(deployment)["containers"]
         assert re.search(r"@sha256:[0-9a-f]{64}$", container["image"])
@@ -629,7 +788,7 @@ def _dns_for(names: list[str]) -> set[tuple[str, str, int, str]]:
 
 
 def test_dev_network_paths_are_exactly_the_shops() -> None:
-    apps = ["shop-fastapi", "shop-flask"]
+    apps = list(APP_DEPLOYMENTS)
     assert open_paths("dev") == {
         *{(client, app, 8000, "TCP") for client in ("ingress-controller", "prometheus") for app in apps},
         *{(client, "postgres", 5432, "TCP") for client in [*apps, "shop-migrate"]},
