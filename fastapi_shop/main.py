@@ -62,9 +62,12 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
                 outbox.run_relay(
                     sessionmaker=sessionmaker, mailer=mailer, interval_seconds=settings.outbox_relay_seconds
                 )
-            ),
-            asyncio.create_task(order_events.listen(hub=hub, database_url=settings.listen_database_url)),
+            )
         ]
+        if hub.max_sockets:  # 0: this server serves no sockets, and needs no LISTEN connection
+            tasks.append(
+                asyncio.create_task(order_events.listen(hub=hub, database_url=settings.listen_database_url))
+            )
         try:
             yield
         finally:

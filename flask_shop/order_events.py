@@ -170,8 +170,11 @@ class OrderEventHub:
             watcher.offer(Signal.WAKE)
 
     def start(self, app: Flask) -> None:
-        """Run :func:`listen` and the sweeper on daemon threads of this worker until :meth:`shutdown`."""
+        """Run :func:`listen` and the sweeper on daemon threads of this worker until :meth:`shutdown`; neither
+        where the worker serves no sockets (``SHOP_MAX_SOCKETS_PER_WORKER=0``)."""
         settings: Settings = app.config["SHOP_SETTINGS"]
+        if not self.max_sockets:
+            return
         self._threads = [
             threading.Thread(
                 target=listen,

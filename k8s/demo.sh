@@ -2,7 +2,7 @@
 # The Kubernetes demo on kind:  k8s/demo.sh up   (make k8s-demo)   and   k8s/demo.sh down   (make k8s-down)
 #
 # up: create the kind cluster (k8s/kind.yaml), build both images and load them into it, install the ingress
-# controller, apply the dev overlay, wait for the migration Job and both rollouts, run the contract suite
+# controller, apply the dev overlay, wait for the migration Job and the rollouts, run the contract suite
 # against both apps (--stack url, through port-forwards), check both through the ingress, print the URLs.
 # Needs Docker, kind and kubectl; run `make install` first for the suite (make k8s-demo does).
 set -euo pipefail
@@ -64,11 +64,12 @@ up() {
   k -n "$NAMESPACE" delete job shop-migrate --ignore-not-found --wait
   k apply -k k8s/overlays/dev
 
-  log "waiting for PostgreSQL, the migration Job and both rollouts"
+  log "waiting for PostgreSQL, the migration Job and the rollouts"
   k -n "$NAMESPACE" rollout status statefulset/postgres --timeout=300s
   k -n "$NAMESPACE" wait --for=condition=complete job/shop-migrate --timeout=300s
   k -n "$NAMESPACE" rollout status deployment/shop-fastapi --timeout=300s
   k -n "$NAMESPACE" rollout status deployment/shop-flask --timeout=300s
+  k -n "$NAMESPACE" rollout status deployment/shop-flask-events --timeout=300s
 
   log "checking both apps through the ingress"
   for app in fastapi flask; do

@@ -10,7 +10,8 @@
   goes, for the live order sockets (:mod:`shared.http.sockets`). It must reach PostgreSQL itself: a pooler in
   transaction mode cannot carry ``LISTEN``, so behind PgBouncer point it past the pooler
 - ``SHOP_MAX_SOCKETS_PER_WORKER`` (1000): live order sockets one server process holds at once; one more is
-  closed at once with code 1013 (try again later)
+  closed at once with code 1013 (try again later). ``0``: the process serves none and opens no ``LISTEN``
+  connection, for a server whose sockets another one serves (the Flask API's, beside ``flask-events``)
 - ``SHOP_DB_CONNECT_TIMEOUT_SECONDS`` (3): how long opening a connection may take
 - ``SHOP_DB_POOL_TIMEOUT_SECONDS`` (3): how long a request waits for a pooled connection when all are in use
 - ``SHOP_DB_STATEMENT_TIMEOUT_MS`` (5000), ``SHOP_DB_LOCK_TIMEOUT_MS`` (2000) and
@@ -145,7 +146,7 @@ class Settings:
             max_overflow=_int("SHOP_DB_MAX_OVERFLOW", 10, minimum=0),
             transaction_pooler=_bool("SHOP_DB_TRANSACTION_POOLER", False),
             listen_database_url=listen_url,
-            max_sockets_per_worker=_int("SHOP_MAX_SOCKETS_PER_WORKER", 1000, minimum=1),
+            max_sockets_per_worker=_int("SHOP_MAX_SOCKETS_PER_WORKER", 1000, minimum=0),
             connect_timeout_seconds=_int("SHOP_DB_CONNECT_TIMEOUT_SECONDS", 3, minimum=1),
             pool_timeout_seconds=_int("SHOP_DB_POOL_TIMEOUT_SECONDS", 3, minimum=1),
             statement_timeout_ms=_int("SHOP_DB_STATEMENT_TIMEOUT_MS", 5000, minimum=0),
