@@ -98,14 +98,8 @@ if _worker_class_name not in WORKER_CLASSES:
 worker_class = _problem_gevent_worker() if _worker_class_name == "gevent" else ProblemThreadWorker
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # gthread: requests served at once per worker
-worker_connections = int(
-    os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000")
-)  # gevent: the same, as greenlets
-os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
-# a live order socket holds its thread under gthread, so half the threads stay for HTTP; under gevent it holds
-# a greenlet, and 100 of the connections stay for HTTP
-_sockets = worker_connections - 100 if _worker_class_name == "gevent" else threads // 2
-os.environ.setdefault("SHOP_MAX_SOCKETS_PER_WORKER", str(max(1, _sockets)))
+# gevent: requests served at once per worker, as greenlets (gthread: connections open at once)
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 
 # the app is created in each worker after the fork, so its confirmation threads and pool belong to the worker
 preload_app = False
@@ -169,6 +163,18 @@ def worker_exit(server: Arbiter, worker: Worker) -> None:
         order_event_hub.shutdown()
         if (provider := app.extensions.get("shop.tracing")) is not None:
             provider.shutdown()  # sends the spans still queued, the confirmations' among them
+
+
+def on_starting(server: Arbiter) -> None:
+    """The app's defaults that follow the worker model, from the settings as gunicorn resolved them (a
+    ``--threads`` on the command line included), set in the master's environment, which the workers inherit:
+    a pooled connection per request thread; and the live order sockets a worker may hold. A socket holds its
+    thread under gthread, so half the threads stay for HTTP; under gevent it holds a greenlet, and 100 of
+    the connections stay for HTTP."""
+    threads, connections = server.cfg.threads, server.cfg.worker_connections
+    os.environ.setdefault("SHOP_DB_POOL_SIZE", str(threads))
+    sockets = connections - 100 if _worker_class_name == "gevent" else threads // 2
+    os.environ.setdefault("SHOP_MAX_SOCKETS_PER_WORKER", str(max(1, sockets)))
 
 
 def child_exit(server: Arbiter, worker: Worker) -> None:
