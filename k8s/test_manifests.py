@@ -4,8 +4,8 @@ Schemas (kubernetes-validate, strict, oldest and newest supported Kubernetes) an
 objects one at a time. The rest checks what only a live API server, the ingress controller or the apps
 themselves would catch: selectors that select, probes the apps serve, variables the apps read, the image's
 user and port, the migration command compose runs, where ingress-nginx sends each path (the live order
-sockets among them), which gunicorn workers serve them, where each LISTEN connection goes, and the exact
-network paths the NetworkPolicies leave open.
+sockets among them), which gunicorn workers serve them, which pods hold LISTEN connections and where each
+goes, and the exact network paths the NetworkPolicies leave open.
 """
 
 from __future__ import annotations
@@ -464,15 +464,22 @@ def test_production_apps_reach_postgres_through_a_transaction_pooler() -> None:
     assert named("production", "Cluster", "shop-db")["spec"]["instances"] == 3
 
 
+def literal_environment(overlay: str, container: Object) -> dict[str, str]:
+    """``container``'s environment as far as the manifests state it: its ConfigMaps' keys, then its literal
+    ``env`` values (which win); not the variables read from a Secret."""
+    environ: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environ.update(named(overlay, "ConfigMap", source["configMapRef"]["name"])["data"])
+    environ.update({entry["name"]: entry["value"] for entry in container["env"] if "value" in entry})
+    return environ
+
+
 def gunicorn_settings(
     overlay: str, container: Object, monkeypatch: pytest.MonkeyPatch, metrics_dir: Path
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """What flask_shop/gunicorn.conf.py sets when run with ``container``'s environment (its literal values and
     its ConfigMaps'; no Secret's value plays a part), and the environment it leaves for the app."""
-    environ: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        environ.update(named(overlay, "ConfigMap", source["configMapRef"]["name"])["data"])
-    environ.update({entry["name"]: entry["value"] for entry in container["env"] if "value" in entry})
+    environ = literal_environment(overlay, container)
     environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # else it makes a directory of its own
     with monkeypatch.context() as patch:
         patch.setattr(os, "environ", environ)
@@ -485,8 +492,8 @@ def test_flask_sockets_get_gevent_workers_and_the_api_threads(
     overlay: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Behind the Flask host's socket route, gunicorn runs gevent workers, with the socket limit stated and
-    below the connections a worker serves, so that probes and scrapes still get in; behind its API,
-    threads."""
+    below the connections a worker serves, so that probes and scrapes still get in; behind its API, threads,
+    with a socket limit of 0 that gunicorn.conf.py's default (half the threads) does not replace."""
     from gunicorn.workers.ggevent import GeventWorker
     from gunicorn.workers.gthread import ThreadWorker
 
@@ -497,9 +504,11 @@ def test_flask_sockets_get_gevent_workers_and_the_api_threads(
         (container,) = pod_spec(workload_behind(overlay, service))["containers"]
         settings, environ = gunicorn_settings(overlay, container, monkeypatch, tmp_path)
         assert issubclass(settings["worker_class"], worker), (service, settings["worker_class"])
+        assert "SHOP_MAX_SOCKETS_PER_WORKER" in {entry["name"] for entry in container["env"]}, service
         if worker is GeventWorker:
-            assert "SHOP_MAX_SOCKETS_PER_WORKER" in {entry["name"] for entry in container["env"]}
             assert 0 < int(environ["SHOP_MAX_SOCKETS_PER_WORKER"]) < settings["worker_connections"]
+        else:
+            assert environ["SHOP_MAX_SOCKETS_PER_WORKER"] == "0"
 
 
 def secret_key_of(container: Object, variable: str) -> tuple[str, str]:
@@ -513,23 +522,56 @@ def app_deployment_containers(overlay: str) -> list[tuple[Object, Object]]:
     return [(w, c) for w, c in app_containers(overlay) if w["kind"] == "Deployment"]
 
 
+def socket_servers(overlay: str) -> set[str]:
+    """The Deployments the Ingresses send the live order sockets to, one per app's host."""
+    servers = set()
+    for app in ("fastapi", "flask"):
+        service = ingress_backend(overlay, host_of(overlay, f"shop-{app}"), SOCKET_PATH)
+        assert service is not None, app
+        servers.add(str(workload_behind(overlay, service)["metadata"]["name"]))
+    return servers
+
+
+def listening_containers(overlay: str) -> list[tuple[Object, Object]]:
+    """(Deployment, container) for the app pods whose every process holds a LISTEN connection: the ones that
+    serve sockets. A process that serves none (SHOP_MAX_SOCKETS_PER_WORKER=0) opens no LISTEN connection."""
+    servers = socket_servers(overlay)
+    return [(w, c) for w, c in app_deployment_containers(overlay) if w["metadata"]["name"] in servers]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_app_process_listens_where_the_migration_connects(overlay: str) -> None:
+def test_every_socket_server_listens_where_the_migration_connects(overlay: str) -> None:
     """A LISTEN connection needs a PostgreSQL session of its own, as the migration's advisory lock does: every
-    app container takes SHOP_LISTEN_DATABASE_URL from the Secret key the migration Job connects with, not the
-    one its queries use (the Pooler's, in production)."""
+    container that serves the live order sockets (shop-fastapi, shop-flask-events) takes
+    SHOP_LISTEN_DATABASE_URL from the Secret key the migration Job connects with, not the one its queries use
+    (the Pooler's, in production)."""
     (migrate,) = pod_spec(named(overlay, "Job", "shop-migrate"))["containers"]
     direct = secret_key_of(migrate, "DATABASE_URL")
     deployments = app_deployment_containers(overlay)
     assert {workload["metadata"]["name"] for workload, _ in deployments} == set(APP_DEPLOYMENTS)
+    assert socket_servers(overlay) == {"shop-fastapi", "shop-flask-events"}
+    for workload, container in listening_containers(overlay):
+        name = workload["metadata"]["name"]
+        assert int(literal_environment(overlay, container)["SHOP_MAX_SOCKETS_PER_WORKER"]) > 0, name
+        assert secret_key_of(container, "SHOP_LISTEN_DATABASE_URL") == direct, name
     for workload, container in deployments:
-        assert secret_key_of(container, "SHOP_LISTEN_DATABASE_URL") == direct, workload["metadata"]["name"]
         assert secret_key_of(container, "DATABASE_URL") != direct, workload["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_flask_api_serves_no_sockets_and_holds_no_listener(overlay: str) -> None:
+    """The Ingress sends the Flask host's sockets to shop-flask-events, so shop-flask serves none: at
+    SHOP_MAX_SOCKETS_PER_WORKER=0 a stray socket is closed at once with 1013 and the workers open no LISTEN
+    connection, so the pod is given no listener URL either."""
+    assert "shop-flask" not in socket_servers(overlay)
+    (container,) = pod_spec(named(overlay, "Deployment", "shop-flask"))["containers"]
+    assert literal_environment(overlay, container)["SHOP_MAX_SOCKETS_PER_WORKER"] == "0"
+    assert "SHOP_LISTEN_DATABASE_URL" not in container_variables(overlay, container)
 
 
 def test_dev_listens_to_its_postgres() -> None:
     """The dev Secret has the key, and its URL names the dev PostgreSQL's Service and port."""
-    for _, container in app_deployment_containers("dev"):
+    for _, container in listening_containers("dev"):
         name, key = secret_key_of(container, "SHOP_LISTEN_DATABASE_URL")
         url = urlsplit(b64decode(named("dev", "Secret", name)["data"][key]).decode())
         assert url.hostname is not None
@@ -547,16 +589,18 @@ def production_secret_urls() -> dict[str, str]:
 
 
 def test_production_listens_past_the_pooler() -> None:
-    """Each process's LISTEN connection goes to the Service CloudNativePG keeps on the primary
-    (``<cluster>-rw``), its queries to the Pooler's Service (named after the Pooler)."""
+    """Each socket server's LISTEN connection goes to the Service CloudNativePG keeps on the primary
+    (``<cluster>-rw``); every app's queries to the Pooler's Service (named after the Pooler)."""
     urls = production_secret_urls()
     cluster = named("production", "Cluster", "shop-db")["metadata"]
     pooler = named("production", "Pooler", "shop-db-pooler-rw")["metadata"]
-    for workload, container in app_deployment_containers("production"):
+    for workload, container in listening_containers("production"):
         listen = urlsplit(urls[secret_key_of(container, "SHOP_LISTEN_DATABASE_URL")[1]])
-        queries = urlsplit(urls[secret_key_of(container, "DATABASE_URL")[1]])
         name = workload["metadata"]["name"]
         assert listen.hostname == f"{cluster['name']}-rw.{cluster['namespace']}.svc", name
+    for workload, container in app_deployment_containers("production"):
+        queries = urlsplit(urls[secret_key_of(container, "DATABASE_URL")[1]])
+        name = workload["metadata"]["name"]
         assert queries.hostname == f"{pooler['name']}.{pooler['namespace']}.svc", name
 
 
@@ -565,8 +609,8 @@ OPERATOR_CONNECTIONS = 10  # room for CloudNativePG's instance manager and the P
 
 
 def processes_per_pod(container: Object) -> int:
-    """The server processes in one app pod, each with its own LISTEN connection: uvicorn's one (the image
-    starts no --workers), or gunicorn's workers."""
+    """The server processes in one app pod: uvicorn's one (the image starts no --workers), or gunicorn's
+    workers."""
     if image_name(container) == "shop-fastapi":
         assert "--workers" not in json.loads(dockerfile_instruction("fastapi", "CMD"))
         return 1
@@ -576,12 +620,13 @@ def processes_per_pod(container: Object) -> int:
 
 def test_production_server_connections_fit_under_max_connections() -> None:
     """At full scale, every connection the primary serves: the Pooler's (default_pool_size per instance),
-    one LISTEN connection per app process in every pod the autoscalers and a rollout's surge allow, and the
-    migration Job's; with room left for the operator's own and the superuser's reserve."""
+    one LISTEN connection per socket-serving process (shop-flask's serve none) in every pod the autoscalers
+    and a rollout's surge allow, and the migration Job's; with room left for the operator's own and the
+    superuser's reserve."""
     pooler = named("production", "Pooler", "shop-db-pooler-rw")["spec"]
     pooled = pooler["instances"] * int(pooler["pgbouncer"]["parameters"]["default_pool_size"])
     listening = 0
-    for workload, container in app_deployment_containers("production"):
+    for workload, container in listening_containers("production"):
         autoscaler = named("production", "HorizontalPodAutoscaler", workload["metadata"]["name"])["spec"]
         pods = autoscaler["maxReplicas"] + workload["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
         listening += pods * processes_per_pod(container)
@@ -797,11 +842,13 @@ def test_dev_network_paths_are_exactly_the_shops() -> None:
 
 
 def test_production_network_paths_are_exactly_the_shops() -> None:
-    """The apps' queries through the Pooler; the LISTEN connections and the migration to PostgreSQL itself."""
+    """The apps' queries through the Pooler; the socket servers' LISTEN connections and the migration to
+    PostgreSQL itself, and nothing of shop-flask's, which holds no LISTEN connection."""
     apps = list(APP_DEPLOYMENTS)
+    direct = [*socket_servers("production"), "shop-migrate"]
     assert open_paths("production") == {
         *{(client, app, 8000, "TCP") for client in ("ingress-controller", "prometheus") for app in apps},
         *{(app, "pooler", 5432, "TCP") for app in apps},
-        *{(client, "postgres-instance", 5432, "TCP") for client in [*apps, "shop-migrate"]},
+        *{(client, "postgres-instance", 5432, "TCP") for client in direct},
         *_dns_for([*apps, "shop-migrate"]),
     }
