@@ -29,7 +29,7 @@ from fastapi_shop.resources import SessionmakerDep
 from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
 from shared.http import sockets
 from shared.http.inputs import is_db_id
-from shared.http.sockets import Close
+from shared.http.sockets import Close, SocketLimitReached, Watchers
 from shared.observability import metrics
 from shared.unavailable import ServiceUnavailable, describe
 
@@ -42,16 +42,11 @@ LISTENER_RETRY_SECONDS = 1.0  # between attempts to connect again; doubled up to
 RESYNC = None  # on a socket's queue: read the order's current state again (the listener reconnected)
 
 
-class SocketLimitReached(Exception):
-    """The process holds ``SHOP_MAX_SOCKETS_PER_WORKER`` sockets already."""
-
-
 class Watcher:
-    """One socket's place in the hub: the order it watches, and what waits to be sent to it (at most
+    """One socket's place in the hub: what waits to be sent to it (at most
     :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
 
     def __init__(self) -> None:
-        self.order_id: int | None = None
         self.queue: asyncio.Queue[OrderEvent | None] = asyncio.Queue(sockets.SEND_QUEUE_MESSAGES)
         self.too_slow = False
 
@@ -67,41 +62,36 @@ class OrderEventHub:
     """The process's sockets, by the order they watch, at most ``max_sockets`` of them."""
 
     def __init__(self, max_sockets: int) -> None:
-        self.max_sockets = max_sockets
-        self._watchers: set[Watcher] = set()
-        self._by_order: dict[int, set[Watcher]] = {}
+        self.watchers: Watchers[Watcher] = Watchers(max_sockets)
+
+    @property
+    def max_sockets(self) -> int:
+        return self.watchers.limit
 
     @contextlib.contextmanager
     def admit(self) -> Iterator[Watcher]:
         """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken."""
-        if len(self._watchers) >= self.max_sockets:
-            raise SocketLimitReached
         watcher = Watcher()
-        self._watchers.add(watcher)
+        self.watchers.add(watcher)
         metrics.WEBSOCKETS_OPEN.inc()
         try:
             yield watcher
         finally:
-            self._watchers.discard(watcher)
-            if watcher.order_id is not None:
-                self._by_order[watcher.order_id].discard(watcher)
-                if not self._by_order[watcher.order_id]:
-                    del self._by_order[watcher.order_id]
+            self.watchers.remove(watcher)
             metrics.WEBSOCKETS_OPEN.dec()
 
     def watch(self, watcher: Watcher, order_id: int) -> None:
         """From now on, ``watcher`` hears of every change of order ``order_id``."""
-        watcher.order_id = order_id
-        self._by_order.setdefault(order_id, set()).add(watcher)
+        self.watchers.watch(watcher, order_id)
 
     def publish(self, event: OrderEvent) -> None:
         """Queue ``event`` for every socket watching its order."""
-        for watcher in self._by_order.get(event.order_id, ()):
+        for watcher in self.watchers.of_order(event.order_id):
             watcher.offer(event)
 
     def resync(self) -> None:
         """Ask every socket to send its order's current state again: changes may have gone unheard."""
-        for watcher in self._watchers:
+        for watcher in self.watchers:
             watcher.offer(RESYNC)
 
 

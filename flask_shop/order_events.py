@@ -35,7 +35,7 @@ from shared.config import Settings
 from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
 from shared.http import sockets
 from shared.http.inputs import is_db_id
-from shared.http.sockets import Close
+from shared.http.sockets import Close, SocketLimitReached, Watchers
 from shared.observability import metrics
 from shared.unavailable import ServiceUnavailable, describe
 
@@ -56,17 +56,12 @@ class Signal(enum.Enum):
     WAKE = enum.auto()  # look at the flags: the client left, or the server is going away
 
 
-class SocketLimitReached(Exception):
-    """The worker holds ``SHOP_MAX_SOCKETS_PER_WORKER`` sockets already."""
-
-
 class Watcher:
-    """One socket's place in the hub: its connection, the order it watches, and what waits to be sent to it
-    (at most :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
+    """One socket's place in the hub: its connection, and what waits to be sent to it (at most
+    :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
 
     def __init__(self, ws: Server) -> None:
         self.ws = ws
-        self.order_id: int | None = None
         self.queue: queue.Queue[OrderEvent | Signal] = queue.Queue(sockets.SEND_QUEUE_MESSAGES)
         self.too_slow = False
         self.client_left = False
@@ -90,16 +85,18 @@ class OrderEventHub:
     once, as a coroutine can (``asyncio.wait``), so the sweeper reads every socket for it, once a second."""
 
     def __init__(self) -> None:
-        self.max_sockets = 0
+        self.watchers: Watchers[Watcher] = Watchers(0)  # init_app sets the limit
         self._lock = threading.Lock()  # the request threads admit and leave; the listener publishes
-        self._watchers: set[Watcher] = set()
-        self._by_order: dict[int, set[Watcher]] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    @property
+    def max_sockets(self) -> int:
+        return self.watchers.limit
+
     def init_app(self, app: Flask) -> None:
         settings: Settings = app.config["SHOP_SETTINGS"]
-        self.max_sockets = settings.max_sockets_per_worker
+        self.watchers.limit = settings.max_sockets_per_worker
         # simple-websocket's server: pings every 20 s, and drops a peer whose pong has not come by the next;
         # a client message may be as large as the {"token": ...} one
         options = {
@@ -115,31 +112,24 @@ class OrderEventHub:
         """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken."""
         watcher = Watcher(ws)
         with self._lock:
-            if len(self._watchers) >= self.max_sockets:
-                raise SocketLimitReached
-            self._watchers.add(watcher)
+            self.watchers.add(watcher)
         metrics.WEBSOCKETS_OPEN.inc()
         try:
             yield watcher
         finally:
             with self._lock:
-                self._watchers.discard(watcher)
-                if watcher.order_id is not None:
-                    self._by_order[watcher.order_id].discard(watcher)
-                    if not self._by_order[watcher.order_id]:
-                        del self._by_order[watcher.order_id]
+                self.watchers.remove(watcher)
             metrics.WEBSOCKETS_OPEN.dec()
 
     def watch(self, watcher: Watcher, order_id: int) -> None:
         """From now on, ``watcher`` hears of every change of order ``order_id``."""
         with self._lock:
-            watcher.order_id = order_id
-            self._by_order.setdefault(order_id, set()).add(watcher)
+            self.watchers.watch(watcher, order_id)
 
     def publish(self, event: OrderEvent) -> None:
         """Queue ``event`` for every socket watching its order."""
         with self._lock:
-            watchers = list(self._by_order.get(event.order_id, ()))
+            watchers = self.watchers.of_order(event.order_id)
         for watcher in watchers:
             watcher.offer(event)
 
@@ -153,7 +143,7 @@ class OrderEventHub:
         and wake the sockets whose client left, so that their threads and places are free. A socket still
         waiting for its token is its own thread's to read."""
         with self._lock:
-            watching = [watcher for watchers in self._by_order.values() for watcher in watchers]
+            watching = self.watchers.watching()
         for watcher in watching:
             try:
                 while watcher.ws.receive(timeout=0) is not None:
@@ -195,7 +185,7 @@ class OrderEventHub:
 
     def _every_watcher(self) -> list[Watcher]:
         with self._lock:
-            return list(self._watchers)
+            return list(self.watchers)
 
     def _sweep_until_stopped(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):

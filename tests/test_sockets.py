@@ -14,7 +14,14 @@ from fastapi_shop import order_events as fastapi_order_events
 from flask_shop import order_events as flask_order_events
 from shared.domain.order_events import OrderEvent
 from shared.domain.order_status import OrderStatus
-from shared.http.sockets import SEND_QUEUE_MESSAGES, Close, event_message, header_token, message_token
+from shared.http.sockets import (
+    SEND_QUEUE_MESSAGES,
+    Close,
+    SocketLimitReached,
+    event_message,
+    header_token,
+    message_token,
+)
 
 TOKEN = "cA9JyGrdl0fYnzuuO-Mqd9IykvaG4hSOT8pUyMb3nYg"  # as shared.domain.security issues them
 CREATED = datetime(2026, 12, 2, 17, 44, 6, 123456, tzinfo=UTC)
@@ -84,16 +91,15 @@ def test_a_worker_admits_its_limit_and_drops_a_reader_too_slow(app: str) -> None
     """Each app's hub: one socket beyond ``SHOP_MAX_SOCKETS_PER_WORKER`` is refused, and a socket with
     :data:`SEND_QUEUE_MESSAGES` messages waiting is marked too slow at the next one, not buffered on."""
     hub: Any
-    limit_reached: type[Exception]
     if app == "fastapi":
         hub = fastapi_order_events.OrderEventHub(2)
-        admit, limit_reached = hub.admit, fastapi_order_events.SocketLimitReached
+        admit = hub.admit
     else:
         hub = flask_order_events.OrderEventHub()
-        hub.max_sockets = 2
-        admit, limit_reached = lambda: hub.admit(FakeSocket()), flask_order_events.SocketLimitReached
+        hub.watchers.limit = 2
+        admit = lambda: hub.admit(FakeSocket())  # noqa: E731
     with admit() as first, admit() as second:
-        with pytest.raises(limit_reached), admit():
+        with pytest.raises(SocketLimitReached), admit():
             pass
         hub.watch(first, 7)
         for n in range(SEND_QUEUE_MESSAGES):
@@ -116,7 +122,7 @@ class FakeSocket:
 
 def test_the_flask_sweeper_wakes_a_socket_whose_client_left() -> None:
     hub = flask_order_events.OrderEventHub()
-    hub.max_sockets = 1
+    hub.watchers.limit = 1
 
     class LeftSocket(FakeSocket):
         def receive(self, timeout: float | None = None) -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Hashable, Iterator
+from typing import Generic, TypeVar
 
 from shared.domain.order_events import OrderEvent
 from shared.http.api import format_timestamp
@@ -88,3 +90,55 @@ def event_message(event: OrderEvent) -> str:
     "2026-12-02T17:44:06.123456Z"}``, the time rendered as every timestamp of the API is."""
     changed_at = format_timestamp(event.changed_at)
     return json.dumps({"order_id": event.order_id, "status": event.status.value, "changed_at": changed_at})
+
+
+W = TypeVar("W", bound=Hashable)
+
+
+class SocketLimitReached(Exception):
+    """The process holds ``SHOP_MAX_SOCKETS_PER_WORKER`` sockets already (close with
+    :attr:`Close.TRY_AGAIN_LATER`)."""
+
+
+class Watchers(Generic[W]):
+    """One process's open sockets (any hashable watcher object), at most ``limit`` of them, and which order
+    each watches: the bookkeeping both apps' hubs share. Not thread-safe: the FastAPI hub uses it from its
+    event loop, the Flask hub under a lock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._order_of: dict[W, int | None] = {}
+        self._of_order: dict[int, set[W]] = {}
+
+    def add(self, watcher: W) -> None:
+        """Count ``watcher`` in; raises :class:`SocketLimitReached` when ``limit`` are in already."""
+        if len(self._order_of) >= self.limit:
+            raise SocketLimitReached
+        self._order_of[watcher] = None
+
+    def watch(self, watcher: W, order_id: int) -> None:
+        """``watcher`` watches order ``order_id`` from now on."""
+        self._order_of[watcher] = order_id
+        self._of_order.setdefault(order_id, set()).add(watcher)
+
+    def remove(self, watcher: W) -> None:
+        """Count ``watcher`` out, and out of its order's watchers."""
+        order_id = self._order_of.pop(watcher, None)
+        if order_id is not None:
+            self._of_order[order_id].discard(watcher)
+            if not self._of_order[order_id]:
+                del self._of_order[order_id]
+
+    def of_order(self, order_id: int) -> list[W]:
+        """The watchers of order ``order_id``."""
+        return list(self._of_order.get(order_id, ()))
+
+    def watching(self) -> list[W]:
+        """Every watcher that watches an order (has passed its token and found the order)."""
+        return [watcher for watchers in self._of_order.values() for watcher in watchers]
+
+    def __iter__(self) -> Iterator[W]:
+        return iter(list(self._order_of))
+
+    def __len__(self) -> int:
+        return len(self._order_of)
