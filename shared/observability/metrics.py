@@ -53,6 +53,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from shared.http.api import STATIC_URL_PATH
+from shared.http.sockets import Close
 
 # no *_created samples: multiprocess mode has none, and the two modes must expose the same series
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -93,6 +94,8 @@ WEBSOCKET_MESSAGES_SENT = Counter(
 WEBSOCKET_CLOSES = Counter(
     "shop_websocket_closes", "Live order sockets the server closed, by close code", ["code"]
 )
+for _close in Close:  # every code from the start, at 0: the series a scrape shows do not depend on traffic
+    WEBSOCKET_CLOSES.labels(str(_close.value))
 
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^:<>]+)>")  # Werkzeug's <converter:name>, or <name>
 
