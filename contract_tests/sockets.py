@@ -18,6 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from contract_tests.client import Api, Customer
 from shared.domain.order_events import CHANNEL, OrderEvent
+from shared.domain.order_status import OrderStatus
 
 RECEIVE_SECONDS = 10.0  # for one message; the confirmation after a commit included
 
@@ -105,10 +106,12 @@ def pending_order(api: Api, customer: Customer, database_url: str, attempts: int
 
 
 def _announced(listener: psycopg.Connection[Any], user_id: int) -> int:
-    """The id of the next order of the user that PostgreSQL announces."""
+    """The id of the next new order of the user that PostgreSQL announces (a ``pending`` event: the
+    confirmation of an earlier try, announced since, is not it)."""
     deadline = time.monotonic() + RECEIVE_SECONDS
     while (left := deadline - time.monotonic()) > 0:
         for notify in listener.notifies(timeout=left, stop_after=1):
-            if (event := OrderEvent.from_payload(notify.payload)).user_id == user_id:
+            event = OrderEvent.from_payload(notify.payload)
+            if event.user_id == user_id and event.status is OrderStatus.PENDING:
                 return event.order_id
     raise AssertionError(f"no order of user {user_id} was announced")

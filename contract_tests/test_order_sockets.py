@@ -8,6 +8,7 @@ process made it: the app, the other app, or the test itself.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,7 @@ from contract_tests.stacks import Deployment
 from shared.config import Settings
 from shared.db import statements
 from shared.domain.order_events import LISTENER_APPLICATION_NAME
-from shared.http.sockets import AUTH_TIMEOUT_SECONDS, Close
+from shared.http.sockets import AUTH_TIMEOUT_SECONDS, MAX_FIRST_MESSAGE_BYTES, Close
 
 QUIET_SECONDS = 1.0  # how long a socket is watched for a message that must not come
 UNKNOWN_ORDER_ID = 2_000_000_000  # a valid id no order has
@@ -193,6 +194,32 @@ def test_a_bad_token_is_closed_with_4401_before_any_state(
         assert close_of(socket) == (Close.UNAUTHORIZED, Close.UNAUTHORIZED.reason)
 
 
+def test_a_plain_request_to_the_socket_is_426_upgrade_required(api: Api, customer: Customer) -> None:
+    order_id = confirmed_order(api, customer)
+    with httpx.Client(base_url=api.base_url, timeout=10) as http:  # no OpenAPI operation to check it against
+        answered = http.get(f"/api/v1/orders/{order_id}/events", headers=customer.auth)
+    assert answered.status_code == 426, answered.text
+    assert answered.headers["Content-Type"] == "application/problem+json"
+    assert answered.headers["Upgrade"] == "websocket"
+    assert answered.json()["status"] == 426
+
+
+def test_a_message_after_the_token_is_closed_with_4400(api: Api, customer: Customer) -> None:
+    order_id = confirmed_order(api, customer)
+    with watching(api.base_url, order_id, headers=customer.auth) as socket:
+        assert next_message(socket)["status"] == "confirmed"
+        socket.send(json.dumps({"hello": "server"}))
+        assert close_of(socket) == (Close.UNEXPECTED_MESSAGE, Close.UNEXPECTED_MESSAGE.reason)
+
+
+def test_a_message_over_4_kib_is_closed_with_1009(api: Api, customer: Customer) -> None:
+    order_id = confirmed_order(api, customer)
+    with watching(api.base_url, order_id) as socket:
+        socket.send(json.dumps({"token": "x" * MAX_FIRST_MESSAGE_BYTES}))
+        code, _ = close_of(socket)
+    assert code == 1009  # message too big (RFC 6455 §7.4.1), from each server's WebSocket library
+
+
 def test_a_revoked_token_is_closed_with_4401(api: Api) -> None:
     customer = api.new_customer()
     order_id = confirmed_order(api, customer)
@@ -215,6 +242,7 @@ def test_an_order_not_the_callers_is_closed_with_4404_alike(api: Api, customer: 
 # --- bounds -------------------------------------------------------------------------------------------------
 
 
+WORKERS = {"fastapi": 1, "flask": 2}  # the server processes the stacks start (contract_tests/stacks)
 SERVERS = {
     "threads": {},  # each app's own: uvicorn's event loop; gunicorn's threaded workers
     "gevent": {"GUNICORN_WORKER_CLASS": "gevent"},  # the Flask app's socket server in the deployments
@@ -239,9 +267,11 @@ def test_each_worker_holds_at_most_its_limit_and_http_still_answers(
     app: str, server: str, deployment: Deployment, api: Api, customer: Customer
 ) -> None:
     """Sockets beyond ``SHOP_MAX_SOCKETS_PER_WORKER`` are closed at once with 1013; the sockets held never
-    starve the HTTP API: ``/healthz`` and a product read answer within 100 ms while every worker is full."""
+    starve the HTTP API: with a worker at its limit (every worker, for uvicorn's one process), ``/healthz``
+    and a product read answer within 100 ms."""
     start_variant = variant_on(server, app, deployment)
-    limit, workers = 2, 2  # the stacks run Flask with 2 gunicorn workers; uvicorn serves in 1 process
+    limit = 2
+    workers = WORKERS[app]
     order_id = confirmed_order(api, customer)
     product = api.create_product()
     with (
@@ -254,12 +284,13 @@ def test_each_worker_holds_at_most_its_limit_and_http_still_answers(
         ]
         held = [answer for answer in answers if isinstance(answer, dict)]
         refused = [answer for answer in answers if not isinstance(answer, dict)]
-        assert set(refused) == {(Close.TRY_AGAIN_LATER, Close.TRY_AGAIN_LATER.reason)}, answers
+        # which worker accepts each connection is gunicorn's and the kernel's choice: one may take them all
         assert limit <= len(held) <= limit * workers, answers
+        assert set(refused) == {(Close.TRY_AGAIN_LATER, Close.TRY_AGAIN_LATER.reason)}, answers
         with httpx.Client(base_url=url, timeout=5) as http:
             for path in ("/healthz", f"/api/v1/products/{product['id']}"):
-                fastest = min(_seconds(http, path) for _ in range(3))
-                assert fastest < 0.1, f"{path} took {fastest * 1000:.0f} ms with every worker full"
+                seconds = sorted(_seconds(http, path) for _ in range(5))
+                assert seconds[2] < 0.1, f"{path} took {seconds} s with every worker full"  # the median
 
 
 @pytest.mark.parametrize("server", SERVERS)

@@ -65,9 +65,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
             )
         ]
         if hub.max_sockets:  # 0: this server serves no sockets, and needs no LISTEN connection
-            tasks.append(
-                asyncio.create_task(order_events.listen(hub=hub, database_url=settings.listen_database_url))
-            )
+            listener = order_events.listen(hub=hub, settings=settings, sessionmaker=sessionmaker)
+            tasks.append(asyncio.create_task(listener))
         try:
             yield
         finally:

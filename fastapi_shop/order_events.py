@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -26,10 +27,11 @@ from starlette.requests import HTTPConnection
 from fastapi_shop import services
 from fastapi_shop.db import PoolQueue, PoolQueueDep
 from fastapi_shop.resources import SessionmakerDep
+from shared.config import Settings
 from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
 from shared.http import sockets
 from shared.http.inputs import is_db_id
-from shared.http.sockets import Close, SocketLimitReached, Watchers
+from shared.http.sockets import Close, Resync, SocketLimitReached, Watchers
 from shared.observability import metrics
 from shared.unavailable import ServiceUnavailable, describe
 
@@ -38,8 +40,10 @@ log = logging.getLogger("shop.order_events")
 router = APIRouter(prefix="/api/v1")
 
 LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
-LISTENER_RETRY_SECONDS = 1.0  # between attempts to connect again; doubled up to 30 s
-RESYNC = None  # on a socket's queue: read the order's current state again (the listener reconnected)
+LISTENER_RETRY_SECONDS = 1.0  # before connecting again; doubled while connections fail or die young
+LISTENER_RETRY_MAX_SECONDS = 30.0
+# how a lost database shows: the listener's own connection (asyncpg), or the resync's read (SQLAlchemy)
+LOST = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, SQLAlchemyError)
 
 
 class Watcher:
@@ -47,11 +51,11 @@ class Watcher:
     :data:`~shared.http.sockets.SEND_QUEUE_MESSAGES`; one more, and :attr:`too_slow` is set)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[OrderEvent | None] = asyncio.Queue(sockets.SEND_QUEUE_MESSAGES)
+        self.queue: asyncio.Queue[OrderEvent | Resync] = asyncio.Queue(sockets.SEND_QUEUE_MESSAGES)
         self.too_slow = False
 
-    def offer(self, item: OrderEvent | None) -> None:
-        """Queue an event (or :data:`RESYNC`) without waiting; a full queue marks the watcher too slow."""
+    def offer(self, item: OrderEvent | Resync) -> None:
+        """Queue a change or a :class:`Resync` without waiting; a full queue marks the watcher too slow."""
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -89,56 +93,77 @@ class OrderEventHub:
         for watcher in self.watchers.of_order(event.order_id):
             watcher.offer(event)
 
-    def resync(self) -> None:
-        """Ask every socket to send its order's current state again: changes may have gone unheard."""
-        for watcher in self.watchers:
-            watcher.offer(RESYNC)
+    async def resync(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Send every socket its order's current state again, read in one query: changes may have gone
+        unheard while the listener was away."""
+        if not (order_ids := self.watchers.watched_orders()):
+            return
+        async with sessionmaker() as session:
+            events = await services.read_order_events(session=session, order_ids=order_ids)
+        for event in events:
+            for watcher in self.watchers.of_order(event.order_id):
+                watcher.offer(Resync(event))
 
 
-async def listen(*, hub: OrderEventHub, database_url: str) -> None:
+async def listen(
+    *, hub: OrderEventHub, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
     """Hear :data:`~shared.domain.order_events.CHANNEL` for the process's life, and publish each event to
     ``hub``; runs until cancelled (the lifespan's end).
 
     A connection lost (the server restarted, the backend terminated, a dead network found by the periodic
-    ``SELECT 1``) is opened again, after 1 s and doubling up to 30 s; once it is back, every socket is sent
-    its order's current state again, as what changed meanwhile was not heard.
+    ``SELECT 1``) is opened again after 1 s, doubling up to 30 s while connections keep failing or dying
+    young; once it is back, every socket is sent its order's state again, as what changed meanwhile was not
+    heard. Any other failure is logged and handled the same way: the listener never stops on its own.
     """
     retry_seconds = LISTENER_RETRY_SECONDS
     heard_before = False
     while True:
+        started = time.monotonic()
         try:
             connection = await asyncpg.connect(
-                database_url,
-                timeout=LISTENER_CHECK_SECONDS,
+                settings.listen_database_url,
+                timeout=settings.connect_timeout_seconds,
                 server_settings={"application_name": LISTENER_APPLICATION_NAME},
             )
-        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-            log.warning("cannot LISTEN %s (%s); trying again in %g s", CHANNEL, error, retry_seconds)
-            await asyncio.sleep(retry_seconds)
-            retry_seconds = min(retry_seconds * 2, 30.0)
-            continue
-        retry_seconds = LISTENER_RETRY_SECONDS
-        try:
-            await _hear(connection, hub, resync=heard_before)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("the LISTEN connection failed (%s)", error)
-        finally:
-            connection.terminate()
-        heard_before = True
-        log.warning("the LISTEN connection was lost; connecting again")
+            try:
+                await _hear(connection, hub, resync=sessionmaker if heard_before else None)
+            finally:
+                heard_before = True
+                connection.terminate()
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            SQLAlchemyError,
+        ) as error:
+            log.warning("the LISTEN connection on %s failed (%s)", CHANNEL, describe(error))
+        except Exception:
+            log.exception("the LISTEN connection on %s failed", CHANNEL)
+        if time.monotonic() - started >= LISTENER_CHECK_SECONDS:  # it had lasted: start the backoff over
+            retry_seconds = LISTENER_RETRY_SECONDS
+        log.warning("listening on %s again in %g s", CHANNEL, retry_seconds)
+        await asyncio.sleep(retry_seconds)
+        retry_seconds = min(retry_seconds * 2, LISTENER_RETRY_MAX_SECONDS)
 
 
-async def _hear(connection: asyncpg.Connection, hub: OrderEventHub, *, resync: bool) -> None:
-    """Publish what ``connection`` hears until it is lost; first, with ``resync``, ask every socket to send
-    its order's state again."""
+async def _hear(
+    connection: asyncpg.Connection,
+    hub: OrderEventHub,
+    *,
+    resync: async_sessionmaker[AsyncSession] | None,
+) -> None:
+    """Publish what ``connection`` hears until it is lost; first, with ``resync``, send every socket its
+    order's state again (read through that session factory)."""
     lost = asyncio.Event()
     connection.add_termination_listener(lambda _connection: lost.set())
     await connection.add_listener(
         CHANNEL, lambda _connection, _pid, _channel, payload: _publish(hub, payload)
     )
     log.info("listening on %s", CHANNEL)
-    if resync:
-        hub.resync()
+    if resync is not None:
+        await hub.resync(resync)
     while not lost.is_set():
         try:
             await asyncio.wait_for(lost.wait(), LISTENER_CHECK_SECONDS)
@@ -162,6 +187,12 @@ async def get_hub(connection: HTTPConnection) -> OrderEventHub:
 HubDep = Annotated[OrderEventHub, Depends(get_hub)]
 
 
+@router.get("/orders/{order_id}/events", include_in_schema=False, status_code=426)
+async def upgrade_required(order_id: str) -> None:
+    """A plain request to the socket's path: 426 Upgrade Required (the socket is no HTTP operation)."""
+    raise HTTPException(426, sockets.UPGRADE_REQUIRED_DETAIL, headers=sockets.UPGRADE_REQUIRED_HEADERS)
+
+
 @router.websocket("/orders/{order_id}/events")
 async def watch_order(
     websocket: WebSocket, order_id: str, hub: HubDep, sessionmaker: SessionmakerDep, pool_queue: PoolQueueDep
@@ -181,7 +212,7 @@ async def watch_order(
             hub.watch(watcher, int(order_id))  # before the read: a change committed meanwhile is queued
             if (current := await reads.order_event(user_id, int(order_id))) is None:
                 return await _close(websocket, Close.NOT_FOUND)
-            await _relay(websocket, watcher, reads, current)
+            await _relay(websocket, watcher, current)
     except SocketLimitReached:
         await _close(websocket, Close.TRY_AGAIN_LATER)
     except (ServiceUnavailable, SQLAlchemyError) as error:
@@ -231,35 +262,37 @@ async def _token(websocket: WebSocket) -> str | None:
     return token
 
 
-async def _relay(websocket: WebSocket, watcher: Watcher, reads: _Reads, current: OrderEvent) -> None:
-    """Send ``current``, then each change the hub queues that is news, until a final state; stop early when
-    the client leaves (a message from it after the token is read and ignored)."""
+async def _relay(websocket: WebSocket, watcher: Watcher, current: OrderEvent) -> None:
+    """Send ``current``, then each change the hub queues that is news and each :class:`Resync`, until a
+    final state; stop early when the client leaves, or sends a message (after the token it sends none)."""
     sent = await _send(websocket, current)
-    client_left = asyncio.ensure_future(_until_disconnect(websocket))
+    client_left = asyncio.create_task(_client_spoke(websocket))
+    queued: asyncio.Task[OrderEvent | Resync] | None = None
     try:
         while not sent.is_final:
-            queued = asyncio.ensure_future(watcher.queue.get())
+            queued = asyncio.create_task(watcher.queue.get())
             await asyncio.wait({client_left, queued}, return_when=asyncio.FIRST_COMPLETED)
             if client_left.done():
-                queued.cancel()
+                if client_left.result():  # it spoke rather than left
+                    await _close(websocket, Close.UNEXPECTED_MESSAGE)
                 return
             if watcher.too_slow:
                 return await _close(websocket, Close.TOO_SLOW)
-            if (item := queued.result()) is RESYNC:
-                again = await reads.order_event(sent.user_id, sent.order_id)
-                if again is None:  # never: orders are not deleted
-                    return await _close(websocket, Close.NOT_FOUND)
-                sent = await _send(websocket, again)
+            if isinstance(item := queued.result(), Resync):
+                sent = await _send(websocket, item.event)
             elif item.is_news_after(sent):
                 sent = await _send(websocket, item)
         await _close(websocket, Close.FINAL)
     finally:
-        client_left.cancel()
+        for task in (client_left, queued):
+            if task is not None:
+                task.cancel()
 
 
-async def _until_disconnect(websocket: WebSocket) -> None:
-    while (await websocket.receive())["type"] != "websocket.disconnect":
-        pass
+async def _client_spoke(websocket: WebSocket) -> bool:
+    """Wait for the client's next message (``True``) or its leaving (``False``)."""
+    message = await websocket.receive()
+    return bool(message["type"] != "websocket.disconnect")
 
 
 async def _send(websocket: WebSocket, event: OrderEvent) -> OrderEvent:

@@ -16,12 +16,15 @@ it has no setting for these limits or for the error body.
 
 from __future__ import annotations
 
+from typing import Any
+
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as UvicornHttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from shared.http.api import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
 from shared.http.problems import raw_problem_response
-from shared.http.sockets import Close
+from shared.http.sockets import MAX_FIRST_MESSAGE_BYTES, PING_INTERVAL_SECONDS, Close
+from shared.observability import metrics
 
 
 class RequestRefused(Exception):
@@ -62,19 +65,31 @@ class HttpToolsProtocol(UvicornHttpToolsProtocol):
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol (its default, on the websockets library's Sans-I/O core) closing an open
-    socket with 1001, going away, and a reason when the server shuts down (:class:`Close`), rather than
-    uvicorn's 1012, service restart: the code the API documents for both apps (:mod:`shared.http.sockets`).
+    """uvicorn's WebSocket protocol (its default, on the websockets library's Sans-I/O core) refusing a
+    client message over 4 KiB, and closing an open socket with 1001, going away, and a reason when the server
+    shuts down (:class:`Close`), rather than uvicorn's 1012, service restart: what the API documents for both
+    apps (:mod:`shared.http.sockets`).
 
     uvicorn closes its sockets itself before the lifespan ends, so the app cannot choose the code; the
     protocol's ``shutdown`` is the place. The app hears the same code, as ``websocket.disconnect``.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a client sends one message, {"token": ...}: at most 4 KiB, as the Flask app's simple-websocket is
+        # told; past it the websockets library closes with 1009 (message too big). uvicorn's --ws-max-size
+        # would take 16 MiB by default.
+        self.conn.max_message_size = MAX_FIRST_MESSAGE_BYTES
+        # a ping every 20 s, and a peer that has not answered within 20 s more dropped (with 1011, uvicorn's
+        # "keepalive ping timeout"): uvicorn's defaults, stated here where the protocol is
+        self.ping_interval = self.ping_timeout = PING_INTERVAL_SECONDS
 
     def shutdown(self) -> None:
         if not self.handshake_complete or self.close_sent:
             super().shutdown()  # a 500 to an upgrade not yet answered; or the close already under way
             return
         self.stop_keepalive()
+        metrics.WEBSOCKET_CLOSES.labels(str(Close.GOING_AWAY.value)).inc()  # the app's own closes count there
         self.queue.put_nowait({"type": "websocket.disconnect", "code": Close.GOING_AWAY.value})
         self.conn.send_close(Close.GOING_AWAY.value, Close.GOING_AWAY.reason)
         self.transport.write(b"".join(self.conn.data_to_send()))

@@ -327,6 +327,12 @@ async def read_order_event(*, session: AsyncSession, user_id: int, order_id: int
     return None if payload is None else OrderEvent.from_payload(payload)
 
 
+async def read_order_events(*, session: AsyncSession, order_ids: list[int]) -> list[OrderEvent]:
+    """The current state of each of the orders (any user's: for sockets already admitted to them)."""
+    payloads = await session.scalars(statements.current_order_events(order_ids))
+    return [OrderEvent.from_payload(payload) for payload in payloads]
+
+
 async def cancel_order(*, session: AsyncSession, user: User, order_id: int) -> Order:
     """Cancel the user's order and put its units back in stock, in one transaction.
 

@@ -146,7 +146,7 @@ def post_worker_init(worker: Worker) -> None:
         gunicorn_exit = signal.getsignal(signal.SIGTERM)
 
         def going_away(signum: int, frame: FrameType | None) -> None:
-            order_event_hub.going_away()
+            order_event_hub.shutting_down()
             if callable(gunicorn_exit):
                 gunicorn_exit(signum, frame)
 

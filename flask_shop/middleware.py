@@ -93,7 +93,11 @@ def route_of() -> str:
 
 def log_and_count(response: Response) -> Response:
     """Log the request's access line and count it (:func:`shared.observability.logs.log_access`,
-    :func:`shared.observability.metrics.observe_request`), once its response is ready."""
+    :func:`shared.observability.metrics.observe_request`), once its response is ready. A live order socket
+    is no request to count: its view returns when the socket closes, and it has its own metrics, as in the
+    FastAPI app, where only HTTP passes the middleware."""
+    if request.url_rule is not None and request.url_rule.websocket:
+        return response
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = route_of()
     metrics.observe_request(method=request.method, route=route, status=response.status_code, seconds=seconds)

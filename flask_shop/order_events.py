@@ -24,18 +24,20 @@ import time
 from collections.abc import Iterator
 
 import psycopg
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from flask_shop import services
+from flask_shop.errors import problem_response
 from shared.config import Settings
 from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
 from shared.http import sockets
 from shared.http.inputs import is_db_id
-from shared.http.sockets import Close, SocketLimitReached, Watchers
+from shared.http.problems import http_problem
+from shared.http.sockets import Close, Resync, SocketLimitReached, Watchers
 from shared.observability import metrics
 from shared.unavailable import ServiceUnavailable, describe
 
@@ -45,15 +47,20 @@ bp = Blueprint("order_events", __name__, url_prefix="/api/v1")  # a plain bluepr
 sock = Sock()
 
 LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
-LISTENER_RETRY_SECONDS = 1.0  # between attempts to connect again; doubled up to 30 s
+LISTENER_RETRY_SECONDS = 1.0  # before connecting again; doubled while connections fail or die young
+LISTENER_RETRY_MAX_SECONDS = 30.0
+CLOSE_HANDSHAKE_SECONDS = 1.0  # for the client's close frame after the server's (RFC 6455 §7.1.1)
 SWEEP_SECONDS = 1.0  # how often the sweeper looks for clients that left; the listener, at its stop flag
 
 
 class Signal(enum.Enum):
-    """What else a socket's queue carries besides events."""
+    """What else a socket's queue carries besides changes and :class:`Resync`."""
 
-    RESYNC = enum.auto()  # read the order's current state again: the listener reconnected
-    WAKE = enum.auto()  # look at the flags: the client left, or the server is going away
+    WAKE = enum.auto()  # look at the flags: the client left or spoke, or the server is going away
+
+
+class ShuttingDown(Exception):
+    """The worker is shutting down: a new socket is closed with 1001 at once."""
 
 
 class Watcher:
@@ -62,14 +69,16 @@ class Watcher:
 
     def __init__(self, ws: Server) -> None:
         self.ws = ws
-        self.queue: queue.Queue[OrderEvent | Signal] = queue.Queue(sockets.SEND_QUEUE_MESSAGES)
+        self.queue: queue.Queue[OrderEvent | Resync | Signal] = queue.Queue(sockets.SEND_QUEUE_MESSAGES)
         self.too_slow = False
         self.client_left = False
+        self.client_spoke = False
         self.going_away = False
 
-    def offer(self, item: OrderEvent | Signal) -> None:
-        """Queue an event or a :class:`Signal` without waiting; a full queue marks the watcher too slow (a
-        ``WAKE`` needs no place: the socket's thread is busy with the queue, and looks at the flags next)."""
+    def offer(self, item: OrderEvent | Resync | Signal) -> None:
+        """Queue a change, a :class:`Resync` or a :class:`Signal` without waiting; a full queue marks the
+        watcher too slow (a ``WAKE`` needs no place: the socket's thread is busy with the queue, and looks at
+        the flags next)."""
         try:
             self.queue.put_nowait(item)
         except queue.Full:
@@ -79,14 +88,16 @@ class Watcher:
 
 class OrderEventHub:
     """Flask extension: the worker's sockets, by the order they watch, at most ``max_sockets`` of them; the
-    thread that listens for their orders' changes, and the one that sweeps up sockets whose client left.
+    thread that listens for their orders' changes, and the one that sweeps.
 
     A socket's thread waits on its queue alone: a WSGI view cannot wait on a queue and on its socket at
-    once, as a coroutine can (``asyncio.wait``), so the sweeper reads every socket for it, once a second."""
+    once, as a coroutine can (``asyncio.wait``), so the sweeper reads every socket for it, once a second, and
+    wakes those whose client left or sent a message, and, once the worker is shutting down, all of them."""
 
     def __init__(self) -> None:
         self.watchers: Watchers[Watcher] = Watchers(0)  # init_app sets the limit
         self._lock = threading.Lock()  # the request threads admit and leave; the listener publishes
+        self._shutting_down = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -99,17 +110,23 @@ class OrderEventHub:
         self.watchers.limit = settings.max_sockets_per_worker
         # simple-websocket's server: pings every 20 s, and drops a peer whose pong has not come by the next;
         # a client message may be as large as the {"token": ...} one
-        options = {
-            "ping_interval": sockets.PING_INTERVAL_SECONDS,
-            "max_message_size": sockets.MAX_FIRST_MESSAGE_BYTES,
-        }
-        app.config.setdefault("SOCK_SERVER_OPTIONS", options)
+        app.config.setdefault(
+            "SOCK_SERVER_OPTIONS",
+            {
+                "ping_interval": sockets.PING_INTERVAL_SECONDS,
+                "max_message_size": sockets.MAX_FIRST_MESSAGE_BYTES,
+            },
+        )
         app.extensions["shop.order_events"] = self
+        sock.init_app(app)
         app.register_blueprint(bp)
 
     @contextlib.contextmanager
     def admit(self, ws: Server) -> Iterator[Watcher]:
-        """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken."""
+        """A place for one socket, for the block; raises :class:`SocketLimitReached` when all are taken, and
+        :class:`ShuttingDown` once the worker is."""
+        if self._shutting_down.is_set():
+            raise ShuttingDown
         watcher = Watcher(ws)
         with self._lock:
             self.watchers.add(watcher)
@@ -133,42 +150,61 @@ class OrderEventHub:
         for watcher in watchers:
             watcher.offer(event)
 
-    def resync(self) -> None:
-        """Ask every socket to send its order's current state again: changes may have gone unheard."""
-        for watcher in self._every_watcher():
-            watcher.offer(Signal.RESYNC)
+    def resync(self, sessionmaker: sessionmaker[Session]) -> None:
+        """Send every socket its order's current state again, read in one query: changes may have gone
+        unheard while the listener was away."""
+        with self._lock:
+            order_ids = self.watchers.watched_orders()
+        if not order_ids:
+            return
+        with sessionmaker() as session:
+            events = services.read_order_events(session=session, order_ids=order_ids)
+        for event in events:
+            with self._lock:
+                watchers = self.watchers.of_order(event.order_id)
+            for watcher in watchers:
+                watcher.offer(Resync(event))
 
     def sweep(self) -> None:
-        """Read what each watching client sent (and drop it: after the token the server expects nothing),
-        and wake the sockets whose client left, so that their threads and places are free. A socket still
-        waiting for its token is its own thread's to read."""
+        """Read one message of each watching client, and wake the sockets whose client left or sent one
+        (after the token the server expects none), so that their threads and places are free, and
+        simple-websocket buffers no more of a chatty client's. A socket still waiting for its token is its
+        own thread's to read. Once the worker is shutting down, wake every socket to close with 1001."""
         with self._lock:
             watching = self.watchers.watching()
+            everyone = list(self.watchers) if self._shutting_down.is_set() else []
         for watcher in watching:
             try:
-                while watcher.ws.receive(timeout=0) is not None:
-                    pass
+                if watcher.ws.receive(timeout=0) is None:
+                    continue
+                watcher.client_spoke = True
             except ConnectionClosed:
                 watcher.client_left = True
-                watcher.offer(Signal.WAKE)
-
-    def going_away(self) -> None:
-        """The server is shutting down: each socket closes with 1001, going away (gunicorn.conf.py calls this
-        on SIGTERM, so that the sockets end at once rather than when the grace period runs out)."""
-        for watcher in self._every_watcher():
+            watcher.offer(Signal.WAKE)
+        for watcher in everyone:
             watcher.going_away = True
             watcher.offer(Signal.WAKE)
+
+    def shutting_down(self) -> None:
+        """The worker is shutting down: refuse new sockets, and let the sweeper close the open ones with 1001
+        within a second. Only sets a flag, so that it is safe in a signal handler (gunicorn.conf.py calls it
+        on SIGTERM; under gevent a handler runs in whichever greenlet is current, lock holder or not)."""
+        self._shutting_down.set()
 
     def start(self, app: Flask) -> None:
         """Run :func:`listen` and the sweeper on daemon threads of this worker until :meth:`shutdown`; neither
         where the worker serves no sockets (``SHOP_MAX_SOCKETS_PER_WORKER=0``)."""
-        settings: Settings = app.config["SHOP_SETTINGS"]
         if not self.max_sockets:
             return
         self._threads = [
             threading.Thread(
                 target=listen,
-                kwargs={"hub": self, "settings": settings, "stop": self._stop},
+                kwargs={
+                    "hub": self,
+                    "settings": app.config["SHOP_SETTINGS"],
+                    "sessionmaker": app.extensions["shop.sessionmaker"],
+                    "stop": self._stop,
+                },
                 name="order-events-listener",
                 daemon=True,
             ),
@@ -183,58 +219,67 @@ class OrderEventHub:
         for thread in self._threads:
             thread.join(timeout=2 * SWEEP_SECONDS)
 
-    def _every_watcher(self) -> list[Watcher]:
-        with self._lock:
-            return list(self.watchers)
-
     def _sweep_until_stopped(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):
-            self.sweep()
+            try:
+                self.sweep()
+            except Exception:  # the sweeper must outlive any one socket's failure
+                log.exception("the sweep of the live order sockets failed")
 
 
-def listen(*, hub: OrderEventHub, settings: Settings, stop: threading.Event) -> None:
+def listen(
+    *, hub: OrderEventHub, settings: Settings, sessionmaker: sessionmaker[Session], stop: threading.Event
+) -> None:
     """Hear :data:`~shared.domain.order_events.CHANNEL` until ``stop`` is set, and publish each event to
     ``hub``.
 
     A connection lost (the server restarted, the backend terminated, a dead network found by the periodic
-    ``SELECT 1``) is opened again, after 1 s and doubling up to 30 s; once it is back, every socket is sent
-    its order's current state again, as what changed meanwhile was not heard.
+    ``SELECT 1``) is opened again after 1 s, doubling up to 30 s while connections keep failing or dying
+    young; once it is back, every socket is sent its order's state again, as what changed meanwhile was not
+    heard. Any other failure is logged and handled the same way: the listener never stops on its own.
     """
     retry_seconds = LISTENER_RETRY_SECONDS
     heard_before = False
     while not stop.is_set():
+        started = time.monotonic()
         try:
-            connection = psycopg.connect(
+            with psycopg.connect(
                 settings.listen_database_url,
                 autocommit=True,
                 connect_timeout=settings.connect_timeout_seconds,
                 application_name=LISTENER_APPLICATION_NAME,
-            )
-        except psycopg.Error as error:
-            log.warning("cannot LISTEN %s (%s); trying again in %g s", CHANNEL, error, retry_seconds)
-            stop.wait(retry_seconds)
-            retry_seconds = min(retry_seconds * 2, 30.0)
-            continue
-        retry_seconds = LISTENER_RETRY_SECONDS
-        with connection:
-            try:
-                _hear(connection, hub, stop, resync=heard_before)
-            except psycopg.Error as error:
-                log.warning("the LISTEN connection failed (%s)", error)
-        heard_before = True
-        if not stop.is_set():
-            log.warning("the LISTEN connection was lost; connecting again")
+            ) as connection:
+                try:
+                    _hear(connection, hub, stop, resync=sessionmaker if heard_before else None)
+                finally:
+                    heard_before = True
+        except (psycopg.Error, SQLAlchemyError) as error:
+            log.warning("the LISTEN connection on %s failed (%s)", CHANNEL, describe(error))
+        except Exception:
+            log.exception("the LISTEN connection on %s failed", CHANNEL)
+        if stop.is_set():
+            return
+        if time.monotonic() - started >= LISTENER_CHECK_SECONDS:  # it had lasted: start the backoff over
+            retry_seconds = LISTENER_RETRY_SECONDS
+        log.warning("listening on %s again in %g s", CHANNEL, retry_seconds)
+        stop.wait(retry_seconds)
+        retry_seconds = min(retry_seconds * 2, LISTENER_RETRY_MAX_SECONDS)
 
 
 def _hear(
-    connection: psycopg.Connection[object], hub: OrderEventHub, stop: threading.Event, *, resync: bool
+    connection: psycopg.Connection[object],
+    hub: OrderEventHub,
+    stop: threading.Event,
+    *,
+    resync: sessionmaker[Session] | None,
 ) -> None:
     """Publish what ``connection`` hears until ``stop`` is set or the connection is lost (raised as
-    ``psycopg.Error``); first, with ``resync``, ask every socket to send its order's state again."""
+    ``psycopg.Error``); first, with ``resync``, send every socket its order's state again (read through that
+    session factory)."""
     connection.execute(f"LISTEN {CHANNEL}")
     log.info("listening on %s", CHANNEL)
-    if resync:
-        hub.resync()
+    if resync is not None:
+        hub.resync(resync)
     checked = time.monotonic()
     while not stop.is_set():
         for notify in connection.notifies(timeout=SWEEP_SECONDS):  # then looks at stop again
@@ -245,6 +290,14 @@ def _hear(
         if time.monotonic() - checked >= LISTENER_CHECK_SECONDS:
             connection.execute("SELECT 1")
             checked = time.monotonic()
+
+
+@bp.get("/orders/<order_id>/events")  # Werkzeug matches it for requests that are no WebSocket handshake
+def upgrade_required(order_id: str) -> Response:
+    """A plain request to the socket's path: 426 Upgrade Required (the socket is no HTTP operation; Werkzeug
+    has no exception for 426 to ``abort`` with)."""
+    problem = http_problem(426, sockets.UPGRADE_REQUIRED_DETAIL)
+    return problem_response(problem, headers=sockets.UPGRADE_REQUIRED_HEADERS)
 
 
 @sock.route("/orders/<order_id>/events", bp=bp)
@@ -264,9 +317,11 @@ def watch_order(ws: Server, order_id: str) -> None:
             hub.watch(watcher, int(order_id))  # before the read: a change committed meanwhile is queued
             if (current := reads.order_event(user_id, int(order_id))) is None:
                 return _close(ws, Close.NOT_FOUND)
-            _relay(ws, watcher, reads, current)
+            _relay(ws, watcher, current)
     except SocketLimitReached:
         _close(ws, Close.TRY_AGAIN_LATER)
+    except ShuttingDown:
+        _close(ws, Close.GOING_AWAY)
     except (ServiceUnavailable, SQLAlchemyError) as error:
         log.warning("a live order socket lost the database (%s)", describe(error))
         _close(ws, Close.UNAVAILABLE)
@@ -306,23 +361,23 @@ def _token(ws: Server) -> str | None:
     return token
 
 
-def _relay(ws: Server, watcher: Watcher, reads: _Reads, current: OrderEvent) -> None:
-    """Send ``current``, then each change the hub queues that is news, until a final state; stop early when
-    the client leaves or the server shuts down (the hub wakes the socket for both)."""
+def _relay(ws: Server, watcher: Watcher, current: OrderEvent) -> None:
+    """Send ``current``, then each change the hub queues that is news and each :class:`Resync`, until a
+    final state; stop early when the client leaves or sends a message, or the server shuts down (the sweeper
+    wakes the socket for each)."""
     sent = _send(ws, current)
     while not sent.is_final:
         item = watcher.queue.get()
         if watcher.client_left:
             return
+        if watcher.client_spoke:
+            return _close(ws, Close.UNEXPECTED_MESSAGE)
         if watcher.going_away:
             return _close(ws, Close.GOING_AWAY)
         if watcher.too_slow:
             return _close(ws, Close.TOO_SLOW)
-        if item is Signal.RESYNC:
-            again = reads.order_event(sent.user_id, sent.order_id)
-            if again is None:  # never: orders are not deleted
-                return _close(ws, Close.NOT_FOUND)
-            sent = _send(ws, again)
+        if isinstance(item, Resync):
+            sent = _send(ws, item.event)
         elif isinstance(item, OrderEvent) and item.is_news_after(sent):
             sent = _send(ws, item)
     _close(ws, Close.FINAL)
@@ -335,6 +390,10 @@ def _send(ws: Server, event: OrderEvent) -> OrderEvent:
 
 
 def _close(ws: Server, close: Close) -> None:
+    """Send the close frame, then wait (a second at most) for the client's, which ends simple-websocket's
+    reader thread: a worker shutting down would otherwise close the connection under it, and the thread
+    would wait out its 20 s ping timer before the process could exit."""
     metrics.WEBSOCKET_CLOSES.labels(str(close.value)).inc()
     with contextlib.suppress(ConnectionClosed):
         ws.close(reason=close.value, message=close.reason)
+    ws.thread.join(timeout=CLOSE_HANDSHAKE_SECONDS)

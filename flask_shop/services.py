@@ -317,6 +317,12 @@ def read_order_event(*, session: Session, user_id: int, order_id: int) -> OrderE
     return None if payload is None else OrderEvent.from_payload(payload)
 
 
+def read_order_events(*, session: Session, order_ids: list[int]) -> list[OrderEvent]:
+    """The current state of each of the orders (any user's: for sockets already admitted to them)."""
+    payloads = session.scalars(statements.current_order_events(order_ids))
+    return [OrderEvent.from_payload(payload) for payload in payloads]
+
+
 def cancel_order(*, session: Session, user: User, order_id: int) -> Order:
     """Cancel the user's order and put its units back in stock, in one transaction.
 

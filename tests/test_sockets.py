@@ -47,6 +47,9 @@ def test_a_watcher_is_sent_each_change_once_and_in_order() -> None:
     assert cancelled.is_news_after(confirmed)
     assert not pending.is_news_after(pending)  # heard while the state was read: sent once
     assert not pending.is_news_after(confirmed)  # late: the watcher already has the newer state
+    # a cancel whose transaction began before the confirmation's, and committed after it
+    early_cancel = OrderEvent(7, 3, OrderStatus.CANCELLED, confirmed.changed_at - timedelta(milliseconds=5))
+    assert early_cancel.is_news_after(confirmed)
     assert [e.is_final for e in (pending, confirmed, cancelled)] == [False, False, True]
 
 

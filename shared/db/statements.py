@@ -177,6 +177,12 @@ def notify_order_status(order_id: int) -> Select[str]:
     return select(func.pg_notify(order_events.CHANNEL, _order_event_payload())).where(Order.id == order_id)
 
 
+def current_order_events(order_ids: list[int]) -> Select[str]:
+    """The current state of each of the orders, as :func:`order_event` reads one: what the live sockets are
+    sent again, in one query for all of them, after their process's ``LISTEN`` connection was lost."""
+    return select(_order_event_payload()).where(Order.id.in_(order_ids))
+
+
 def order_event(order_id: int, *, user_id: int) -> Select[str]:
     """The user's order's current state, as the payload a ``NOTIFY`` of its latest change carries (no row for
     an unknown order or someone else's): what a live socket sends first."""

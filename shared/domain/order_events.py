@@ -57,8 +57,13 @@ class OrderEvent:
         return self.status in FINAL_STATUSES
 
     def is_news_after(self, seen: OrderEvent | None) -> bool:
-        """Whether a watcher that last saw ``seen`` (``None``: nothing yet) has not seen this change: a status
-        only moves forward, each change in a later transaction than the one before, so a change is news when
-        it is later than the last one seen. A change heard while the current state was being read is then
-        sent once, not twice."""
-        return seen is None or self.changed_at > seen.changed_at
+        """Whether a watcher that last saw ``seen`` (``None``: nothing yet) has not seen this change. A status
+        only moves forward (pending, confirmed, cancelled), so a change is news when its status comes later
+        than the one seen: a change heard while the current state was being read is sent once, and an
+        older one never after a newer. (Not by ``changed_at``: ``now()`` is when a transaction began, and a
+        cancel that began before a confirmation but waited for its lock commits after it, with the earlier
+        time.)"""
+        return seen is None or _RANK[self.status] > _RANK[seen.status]
+
+
+_RANK = {status: rank for rank, status in enumerate(OrderStatus)}  # pending, confirmed, cancelled

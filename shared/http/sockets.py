@@ -9,7 +9,8 @@ module; docs/api.md is its reader's guide.
 2. The order must be the caller's. Refusals close the socket with a :class:`Close` code before any order
    state is sent; another user's order and an unknown one are the same refusal.
 3. Then :func:`event_message` of the order's current state, and one message per status change, in order.
-   After a final state (cancelled) the server closes normally.
+   After a final state (cancelled) the server closes normally. The client sends nothing more: a message
+   after the token closes the socket.
 
 The server pings every :data:`PING_INTERVAL_SECONDS`; a peer that does not answer is dropped. A client that
 reads too slowly, with more than :data:`SEND_QUEUE_MESSAGES` messages waiting for it, is dropped too, rather
@@ -21,6 +22,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from shared.domain.order_events import OrderEvent
@@ -32,6 +34,9 @@ PING_INTERVAL_SECONDS = 20.0  # between the server's pings; a pong must come bef
 SEND_QUEUE_MESSAGES = 16  # messages waiting for one client; one more, and it is dropped as too slow
 MAX_FIRST_MESSAGE_BYTES = 4096  # the {"token": ...} message; a token is 43 characters
 EVENTS_PATH = "/api/v1/orders/{order_id}/events"  # the route, as the OpenAPI document would write it
+# a plain request to the socket's path: 426 Upgrade Required, naming the protocol (RFC 9110 §15.5.22)
+UPGRADE_REQUIRED_DETAIL = "This is a WebSocket: send the upgrade handshake (RFC 6455)."
+UPGRADE_REQUIRED_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade"}
 
 
 class Close(enum.IntEnum):
@@ -43,6 +48,7 @@ class Close(enum.IntEnum):
     TOO_SLOW = 1008  # policy violation: the client did not read its messages
     UNAVAILABLE = 1011  # the database did not answer a read the socket needed
     TRY_AGAIN_LATER = 1013  # the worker holds its maximum of sockets
+    UNEXPECTED_MESSAGE = 4400  # a message after the token, when the server expects none
     UNAUTHORIZED = 4401  # no valid token: missing, malformed, unknown, expired or revoked
     NOT_FOUND = 4404  # no such order of the caller's (another user's order is "no such order" too)
     TOKEN_TIMEOUT = 4408  # no token within AUTH_TIMEOUT_SECONDS
@@ -59,6 +65,7 @@ _REASONS = {
     Close.TOO_SLOW: "The client did not read its messages in time.",
     Close.UNAVAILABLE: "The database is not answering; connect again later.",
     Close.TRY_AGAIN_LATER: "This server holds all the sockets it may; try again later.",
+    Close.UNEXPECTED_MESSAGE: "The server expects no message after the token.",
     Close.UNAUTHORIZED: "A valid bearer token is required.",
     Close.NOT_FOUND: "No such order.",
     Close.TOKEN_TIMEOUT: f"No token within {AUTH_TIMEOUT_SECONDS:g} seconds.",
@@ -93,6 +100,14 @@ def event_message(event: OrderEvent) -> str:
 
 
 W = TypeVar("W", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Resync:
+    """An order's current state, read after the process's ``LISTEN`` connection came back: sent to each of
+    its watchers whether or not it is news, since changes may have gone unheard meanwhile."""
+
+    event: OrderEvent
 
 
 class SocketLimitReached(Exception):
@@ -132,6 +147,10 @@ class Watchers(Generic[W]):
     def of_order(self, order_id: int) -> list[W]:
         """The watchers of order ``order_id``."""
         return list(self._of_order.get(order_id, ()))
+
+    def watched_orders(self) -> list[int]:
+        """The orders someone watches."""
+        return list(self._of_order)
 
     def watching(self) -> list[W]:
         """Every watcher that watches an order (has passed its token and found the order)."""
