@@ -554,29 +554,33 @@ TOPICS = (
         differs="""
         Both apps serve the live order socket (`/api/v1/orders/{order_id}/events`) from one protocol module,
         `shared/http/sockets.py`, with the same steps in the same order: admit the socket under the process's
-        limit, take the token (header or first message), read the order, then relay what the hub queues.
-        Each process holds one `LISTEN` connection, whose notifications the hub fans out to its sockets.
-        WebSockets are native to ASGI, so the FastAPI route is `@router.websocket` with the same `Depends` as
-        the HTTP routes: the getters take Starlette's `HTTPConnection`, the base of `Request` and `WebSocket`.
-        The token waits in `asyncio.timeout`. `_relay` waits on the queue and on the client at once
+        limit, take the token (header or first message), read the order, then relay what the hub queues. Each
+        process holds one `LISTEN` connection, whose notifications the hub fans out to its sockets. WebSockets
+        are native to ASGI, so the FastAPI route is `@router.websocket` with the same `Depends` as the HTTP
+        routes: the getters take Starlette's `HTTPConnection`, the base of `Request` and `WebSocket`. The
+        token waits in `asyncio.timeout`. `_relay` waits on the queue and on the client at once
         (`asyncio.wait`), and an idle socket is a suspended task. uvicorn pings every 20 s and drops a silent
         peer itself. It closes open sockets with 1012 before the lifespan ends, so a one-method subclass of
-        its protocol (`--ws fastapi_shop.server:WebSocketProtocol`) sends the documented 1001 instead.
-        WSGI has no WebSockets. flask-sock is the small, maintained extension here: a plain view gets a `ws`
-        object, on simple-websocket, under gunicorn's threads or gevent. Flask-SocketIO speaks Socket.IO
-        rather than plain WebSockets, and gevent-websocket is unmaintained. The view blocks, so a socket holds
-        its request thread (and simple-websocket's reader thread) for as long as it is open. Under the API's
-        gthread workers, half the threads may hold sockets. The deployments serve Flask's sockets from a
-        second gunicorn of the same image with gevent workers (`flask-events`), where a socket is a pair of
-        greenlets. That needs gevent to patch the standard library before psycopg is imported, which
-        `gunicorn.conf.py` keeps true by importing no part of the app in the master. A view cannot wait on its
-        queue and its socket at once, so one sweeper thread per worker reads every watching socket once a
-        second and wakes those whose client left. gunicorn has no hook for SIGTERM, so `post_worker_init`
-        wraps its handler to close the sockets with 1001 first. Measured in `make bench` (two workers each,
-        two sittings, docs/performance.md): uvicorn held 10,000 idle sockets at 73 KiB each; gunicorn with
-        gevent held them too, at 135 KiB each (in one sitting 2 handshakes of a burst waited out the pool and
-        got 1011); gunicorn's threads held 4, by design. A change reached 1,000 watchers in a p99 of 21-25 ms
-        on uvicorn and 52-106 ms on gevent.
+        its protocol (`--ws fastapi_shop.server:WebSocketProtocol`) sends the documented 1001 instead, and
+        caps a client message at 4 KiB. WSGI has no WebSockets. flask-sock is the small, maintained extension
+        here: a plain view gets a `ws` object, on simple-websocket, under gunicorn's threads or gevent.
+        Flask-SocketIO speaks Socket.IO rather than plain WebSockets, and gevent-websocket is unmaintained.
+        The view blocks, so a socket holds its request thread (and simple-websocket's reader thread) for as
+        long as it is open. Under the API's gthread workers, half the threads may hold sockets. The
+        deployments serve Flask's sockets from a second gunicorn of the same image with gevent workers
+        (`flask-events`), where a socket is a pair of greenlets. That needs gevent to patch the standard
+        library before psycopg is imported, which `gunicorn.conf.py` keeps true by importing no part of the
+        app in the master. A view cannot wait on its queue and its socket at once, so one sweeper thread per
+        worker reads every watching socket once a second and wakes those whose client left or sent a message.
+        gunicorn has no hook for SIGTERM, so `post_worker_init` wraps its handler to set a flag first (all a
+        handler may safely do under gevent), and the sweeper closes the sockets with 1001; `_close` then waits
+        for the client's close frame, which ends simple-websocket's reader thread, or the worker would wait
+        out its 20 s ping timer. Both apps send every socket its order's state again, read in one query, when
+        the listener comes back. Measured in `make bench` (two workers each, two sittings,
+        docs/performance.md): uvicorn held 10,000 idle sockets at 73 KiB each; gunicorn with gevent held them
+        too, at 135 KiB each (in one sitting 2 handshakes of a burst waited out the pool and got 1011);
+        gunicorn's threads held 2 a worker, by design. Over 10 changes, each to the 100 watchers of its order,
+        the p99 message arrived 21-25 ms after the commit on uvicorn and 52-106 ms on gevent.
         """,
     ),
     Topic(
