@@ -140,7 +140,7 @@ def draw_sockets(results_file: Path, results: dict[str, Any]) -> Path:
         right.bar(positions, [row[percentile] for row in fan_out], 0.4, color=colours, alpha=alpha)
     right.set_xticks(range(len(names)))
     right.set_xticklabels(
-        [f"{row['server']}\n{row['received']} watchers" for row in fan_out], fontsize="small"
+        [f"{row['server']}\n{row['watchers']} watchers an order" for row in fan_out], fontsize="small"
     )
     right.set_ylabel("ms from COMMIT to the client")
     right.set_title("fan-out latency (solid p50, pale p99)")

@@ -576,11 +576,11 @@ TOPICS = (
         handler may safely do under gevent), and the sweeper closes the sockets with 1001; `_close` then waits
         for the client's close frame, which ends simple-websocket's reader thread, or the worker would wait
         out its 20 s ping timer. Both apps send every socket its order's state again, read in one query, when
-        the listener comes back. Measured in `make bench` (two workers each, two sittings,
-        docs/performance.md): uvicorn held 10,000 idle sockets at 73 KiB each; gunicorn with gevent held them
-        too, at 135 KiB each (in one sitting 2 handshakes of a burst waited out the pool and got 1011);
-        gunicorn's threads held 2 a worker, by design. Over 10 changes, each to the 100 watchers of its order,
-        the p99 message arrived 21-25 ms after the commit on uvicorn and 52-106 ms on gevent.
+        the listener comes back. Measured in `make bench` (two workers each, docs/performance.md): uvicorn
+        held 10,000 idle sockets at 73 KiB each, and gunicorn with gevent at 135 KiB each (in one of three
+        sittings, 2 handshakes of a burst waited out the pool and got 1011); gunicorn's threads held 4 a
+        worker, by design. A change reached all of 1,000 watchers of its order within a p99 of 209 ms on
+        uvicorn and 153 ms on gevent, within this machine's noise of each other.
         """,
     ),
     Topic(
