@@ -28,7 +28,8 @@ from fastapi_shop import services
 from fastapi_shop.db import PoolQueue, PoolQueueDep
 from fastapi_shop.resources import SessionmakerDep
 from shared.config import Settings
-from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
+from shared.domain import order_events
+from shared.domain.order_events import OrderEvent
 from shared.http import sockets
 from shared.http.inputs import is_db_id
 from shared.http.sockets import Close, Resync, SocketLimitReached, Watchers
@@ -39,9 +40,6 @@ log = logging.getLogger("shop.order_events")
 
 router = APIRouter(prefix="/api/v1")
 
-LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
-LISTENER_RETRY_SECONDS = 1.0  # before connecting again; doubled while connections fail or die young
-LISTENER_RETRY_MAX_SECONDS = 30.0
 # how a lost database shows: the listener's own connection (asyncpg), or the resync's read (SQLAlchemy)
 LOST = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, SQLAlchemyError)
 
@@ -111,12 +109,11 @@ async def listen(
     """Hear :data:`~shared.domain.order_events.CHANNEL` for the process's life, and publish each event to
     ``hub``; runs until cancelled (the lifespan's end).
 
-    A connection lost (the server restarted, the backend terminated, a dead network found by the periodic
-    ``SELECT 1``) is opened again after 1 s, doubling up to 30 s while connections keep failing or dying
-    young; once it is back, every socket is sent its order's state again, as what changed meanwhile was not
-    heard. Any other failure is logged and handled the same way: the listener never stops on its own.
+    A lost connection is opened again as :mod:`shared.domain.order_events` says, and once it is back every
+    socket is sent its order's state again (changes may have gone unheard). Any other failure is logged and
+    handled the same way: the listener never stops on its own.
     """
-    retry_seconds = LISTENER_RETRY_SECONDS
+    retry_seconds = order_events.LISTENER_RETRY_SECONDS
     heard_before = False
     while True:
         started = time.monotonic()
@@ -124,7 +121,7 @@ async def listen(
             connection = await asyncpg.connect(
                 settings.listen_database_url,
                 timeout=settings.connect_timeout_seconds,
-                server_settings={"application_name": LISTENER_APPLICATION_NAME},
+                server_settings={"application_name": order_events.LISTENER_APPLICATION_NAME},
             )
             try:
                 await _hear(connection, hub, resync=sessionmaker if heard_before else None)
@@ -138,14 +135,14 @@ async def listen(
             asyncpg.InterfaceError,
             SQLAlchemyError,
         ) as error:
-            log.warning("the LISTEN connection on %s failed (%s)", CHANNEL, describe(error))
+            log.warning("the LISTEN connection on %s failed (%s)", order_events.CHANNEL, describe(error))
         except Exception:
-            log.exception("the LISTEN connection on %s failed", CHANNEL)
-        if time.monotonic() - started >= LISTENER_CHECK_SECONDS:  # it had lasted: start the backoff over
-            retry_seconds = LISTENER_RETRY_SECONDS
-        log.warning("listening on %s again in %g s", CHANNEL, retry_seconds)
-        await asyncio.sleep(retry_seconds)
-        retry_seconds = min(retry_seconds * 2, LISTENER_RETRY_MAX_SECONDS)
+            log.exception("the LISTEN connection on %s failed", order_events.CHANNEL)
+        wait, retry_seconds = order_events.next_retry_seconds(
+            retry_seconds, lasted_seconds=time.monotonic() - started
+        )
+        log.warning("listening on %s again in %g s", order_events.CHANNEL, wait)
+        await asyncio.sleep(wait)
 
 
 async def _hear(
@@ -159,23 +156,23 @@ async def _hear(
     lost = asyncio.Event()
     connection.add_termination_listener(lambda _connection: lost.set())
     await connection.add_listener(
-        CHANNEL, lambda _connection, _pid, _channel, payload: _publish(hub, payload)
+        order_events.CHANNEL, lambda _connection, _pid, _channel, payload: _publish(hub, payload)
     )
-    log.info("listening on %s", CHANNEL)
+    log.info("listening on %s", order_events.CHANNEL)
     if resync is not None:
         await hub.resync(resync)
     while not lost.is_set():
         try:
-            await asyncio.wait_for(lost.wait(), LISTENER_CHECK_SECONDS)
+            await asyncio.wait_for(lost.wait(), order_events.LISTENER_CHECK_SECONDS)
         except TimeoutError:
-            await connection.fetchval("SELECT 1", timeout=LISTENER_CHECK_SECONDS)
+            await connection.fetchval("SELECT 1", timeout=order_events.LISTENER_CHECK_SECONDS)
 
 
 def _publish(hub: OrderEventHub, payload: str) -> None:
     try:
         hub.publish(OrderEvent.from_payload(payload))
     except ValueError:
-        log.exception("ignored a notification on %s", CHANNEL)
+        log.exception("ignored a notification on %s", order_events.CHANNEL)
 
 
 async def get_hub(connection: HTTPConnection) -> OrderEventHub:

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from flask_shop import services
 from flask_shop.errors import problem_response
 from shared.config import Settings
-from shared.domain.order_events import CHANNEL, LISTENER_APPLICATION_NAME, OrderEvent
+from shared.domain import order_events
+from shared.domain.order_events import OrderEvent
 from shared.http import sockets
 from shared.http.inputs import is_db_id
 from shared.http.problems import http_problem
@@ -46,9 +47,6 @@ log = logging.getLogger("shop.order_events")
 bp = Blueprint("order_events", __name__, url_prefix="/api/v1")  # a plain blueprint: outside the document
 sock = Sock()
 
-LISTENER_CHECK_SECONDS = 10.0  # how often the LISTEN connection is asked a SELECT 1, to find a dead link
-LISTENER_RETRY_SECONDS = 1.0  # before connecting again; doubled while connections fail or die young
-LISTENER_RETRY_MAX_SECONDS = 30.0
 CLOSE_HANDSHAKE_SECONDS = 1.0  # for the client's close frame after the server's (RFC 6455 §7.1.1)
 SWEEP_SECONDS = 1.0  # how often the sweeper looks for clients that left; the listener, at its stop flag
 
@@ -233,12 +231,11 @@ def listen(
     """Hear :data:`~shared.domain.order_events.CHANNEL` until ``stop`` is set, and publish each event to
     ``hub``.
 
-    A connection lost (the server restarted, the backend terminated, a dead network found by the periodic
-    ``SELECT 1``) is opened again after 1 s, doubling up to 30 s while connections keep failing or dying
-    young; once it is back, every socket is sent its order's state again, as what changed meanwhile was not
-    heard. Any other failure is logged and handled the same way: the listener never stops on its own.
+    A lost connection is opened again as :mod:`shared.domain.order_events` says, and once it is back every
+    socket is sent its order's state again (changes may have gone unheard). Any other failure is logged and
+    handled the same way: the listener never stops on its own.
     """
-    retry_seconds = LISTENER_RETRY_SECONDS
+    retry_seconds = order_events.LISTENER_RETRY_SECONDS
     heard_before = False
     while not stop.is_set():
         started = time.monotonic()
@@ -247,23 +244,23 @@ def listen(
                 settings.listen_database_url,
                 autocommit=True,
                 connect_timeout=settings.connect_timeout_seconds,
-                application_name=LISTENER_APPLICATION_NAME,
+                application_name=order_events.LISTENER_APPLICATION_NAME,
             ) as connection:
                 try:
                     _hear(connection, hub, stop, resync=sessionmaker if heard_before else None)
                 finally:
                     heard_before = True
         except (psycopg.Error, SQLAlchemyError) as error:
-            log.warning("the LISTEN connection on %s failed (%s)", CHANNEL, describe(error))
+            log.warning("the LISTEN connection on %s failed (%s)", order_events.CHANNEL, describe(error))
         except Exception:
-            log.exception("the LISTEN connection on %s failed", CHANNEL)
+            log.exception("the LISTEN connection on %s failed", order_events.CHANNEL)
         if stop.is_set():
             return
-        if time.monotonic() - started >= LISTENER_CHECK_SECONDS:  # it had lasted: start the backoff over
-            retry_seconds = LISTENER_RETRY_SECONDS
-        log.warning("listening on %s again in %g s", CHANNEL, retry_seconds)
-        stop.wait(retry_seconds)
-        retry_seconds = min(retry_seconds * 2, LISTENER_RETRY_MAX_SECONDS)
+        wait, retry_seconds = order_events.next_retry_seconds(
+            retry_seconds, lasted_seconds=time.monotonic() - started
+        )
+        log.warning("listening on %s again in %g s", order_events.CHANNEL, wait)
+        stop.wait(wait)
 
 
 def _hear(
@@ -276,8 +273,8 @@ def _hear(
     """Publish what ``connection`` hears until ``stop`` is set or the connection is lost (raised as
     ``psycopg.Error``); first, with ``resync``, send every socket its order's state again (read through that
     session factory)."""
-    connection.execute(f"LISTEN {CHANNEL}")
-    log.info("listening on %s", CHANNEL)
+    connection.execute(f"LISTEN {order_events.CHANNEL}")
+    log.info("listening on %s", order_events.CHANNEL)
     if resync is not None:
         hub.resync(resync)
     checked = time.monotonic()
@@ -286,8 +283,8 @@ def _hear(
             try:
                 hub.publish(OrderEvent.from_payload(notify.payload))
             except ValueError:
-                log.exception("ignored a notification on %s", CHANNEL)
-        if time.monotonic() - checked >= LISTENER_CHECK_SECONDS:
+                log.exception("ignored a notification on %s", order_events.CHANNEL)
+        if time.monotonic() - checked >= order_events.LISTENER_CHECK_SECONDS:
             connection.execute("SELECT 1")
             checked = time.monotonic()
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import statements
 from shared.db.models import Order, User
-from shared.domain import emails
+from shared.domain import emails, order_events
 from shared.domain.order_events import CHANNEL, OrderEvent
 from shared.domain.order_status import OrderStatus
 
@@ -73,3 +73,13 @@ def test_an_event_reaches_a_listener_at_commit_and_never_after_a_rollback(
     event = OrderEvent.from_payload(notify.payload)
     assert (event.order_id, event.user_id, event.status) == (order.id, order.user_id, OrderStatus.PENDING)
     assert event.changed_at == order.created_at
+
+
+def test_the_listener_backs_off_while_its_connections_fail_and_starts_over_after_one_lasted() -> None:
+    waits, retry = [], order_events.LISTENER_RETRY_SECONDS
+    for _ in range(7):  # each connection failed at once
+        wait, retry = order_events.next_retry_seconds(retry, lasted_seconds=0.1)
+        waits.append(wait)
+    assert waits == [1, 2, 4, 8, 16, 30, 30]
+    wait, retry = order_events.next_retry_seconds(retry, lasted_seconds=order_events.LISTENER_CHECK_SECONDS)
+    assert (wait, retry) == (1, 2)

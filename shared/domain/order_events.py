@@ -21,6 +21,22 @@ from shared.domain.order_status import OrderStatus
 CHANNEL = "shop_order_status"  # a PostgreSQL identifier: LISTEN shop_order_status
 # how each app's LISTEN connection names itself to PostgreSQL (pg_stat_activity.application_name)
 LISTENER_APPLICATION_NAME = "shop-order-events"
+# Each server process keeps one LISTEN connection. It asks it a SELECT 1 every LISTENER_CHECK_SECONDS, to
+# find a dead link; one lost (the server restarted, the backend terminated) is opened again after
+# LISTENER_RETRY_SECONDS, doubled up to LISTENER_RETRY_MAX_SECONDS while connections keep failing or dying
+# younger than LISTENER_CHECK_SECONDS (next_retry_seconds).
+LISTENER_CHECK_SECONDS = 10.0
+LISTENER_RETRY_SECONDS = 1.0
+LISTENER_RETRY_MAX_SECONDS = 30.0
+
+
+def next_retry_seconds(retry_seconds: float, *, lasted_seconds: float) -> tuple[float, float]:
+    """How long to wait before opening the LISTEN connection again, and the wait after that, given the wait
+    before this connection (``retry_seconds``) and how long it lasted (both in seconds)."""
+    wait = LISTENER_RETRY_SECONDS if lasted_seconds >= LISTENER_CHECK_SECONDS else retry_seconds
+    return wait, min(wait * 2, LISTENER_RETRY_MAX_SECONDS)
+
+
 # no change can follow these (a confirmed order may still be cancelled)
 FINAL_STATUSES = frozenset({OrderStatus.CANCELLED})
 
