@@ -31,6 +31,7 @@ from shared.config import Settings
 from shared.domain import order_events
 from shared.domain.order_events import OrderEvent
 from shared.http import sockets
+from shared.http.authorization import bearer_token
 from shared.http.inputs import is_db_id
 from shared.http.sockets import Close, Resync, SocketLimitReached, Watchers
 from shared.observability import metrics
@@ -243,7 +244,7 @@ async def _token(websocket: WebSocket) -> str | None:
     """The bearer token, from the ``Authorization`` header or else the first message; ``None`` once the
     socket is closed for the lack of one."""
     if authorization := websocket.headers.getlist("Authorization"):
-        token = sockets.header_token(authorization)
+        token = bearer_token(authorization)  # the API's own rules
     else:
         try:
             async with asyncio.timeout(sockets.AUTH_TIMEOUT_SECONDS):
@@ -263,14 +264,14 @@ async def _relay(websocket: WebSocket, watcher: Watcher, current: OrderEvent) ->
     """Send ``current``, then each change the hub queues that is news and each :class:`Resync`, until a
     final state; stop early when the client leaves, or sends a message (after the token it sends none)."""
     sent = await _send(websocket, current)
-    client_left = asyncio.create_task(_client_spoke(websocket))
+    client = asyncio.create_task(_client_spoke(websocket))
     queued: asyncio.Task[OrderEvent | Resync] | None = None
     try:
         while not sent.is_final:
             queued = asyncio.create_task(watcher.queue.get())
-            await asyncio.wait({client_left, queued}, return_when=asyncio.FIRST_COMPLETED)
-            if client_left.done():
-                if client_left.result():  # it spoke rather than left
+            await asyncio.wait({client, queued}, return_when=asyncio.FIRST_COMPLETED)
+            if client.done():
+                if client.result():  # it spoke rather than left
                     await _close(websocket, Close.UNEXPECTED_MESSAGE)
                 return
             if watcher.too_slow:
@@ -281,7 +282,7 @@ async def _relay(websocket: WebSocket, watcher: Watcher, current: OrderEvent) ->
                 sent = await _send(websocket, item)
         await _close(websocket, Close.FINAL)
     finally:
-        for task in (client_left, queued):
+        for task in (client, queued):
             if task is not None:
                 task.cancel()
 

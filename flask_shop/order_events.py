@@ -36,6 +36,7 @@ from shared.config import Settings
 from shared.domain import order_events
 from shared.domain.order_events import OrderEvent
 from shared.http import sockets
+from shared.http.authorization import bearer_token
 from shared.http.inputs import is_db_id
 from shared.http.problems import http_problem
 from shared.http.sockets import Close, Resync, SocketLimitReached, Watchers
@@ -346,7 +347,7 @@ def _token(ws: Server) -> str | None:
     """The bearer token, from the ``Authorization`` header or else the first message; ``None`` once the
     socket is closed for the lack of one."""
     if authorization := request.headers.getlist("Authorization"):
-        token = sockets.header_token(authorization)
+        token = bearer_token(authorization)  # the API's own rules
     else:
         message = ws.receive(timeout=sockets.AUTH_TIMEOUT_SECONDS)
         if message is None:

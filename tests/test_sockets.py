@@ -14,12 +14,12 @@ from fastapi_shop import order_events as fastapi_order_events
 from flask_shop import order_events as flask_order_events
 from shared.domain.order_events import OrderEvent
 from shared.domain.order_status import OrderStatus
+from shared.http.authorization import bearer_token
 from shared.http.sockets import (
     SEND_QUEUE_MESSAGES,
     Close,
     SocketLimitReached,
     event_message,
-    header_token,
     message_token,
 )
 
@@ -77,9 +77,9 @@ def test_the_first_message_carries_the_token_as_one_object(message: str | bytes,
 
 
 def test_the_header_token_follows_the_apis_bearer_rules() -> None:
-    assert header_token([f"Bearer {TOKEN}"]) == TOKEN
-    assert header_token([f"Bearer {TOKEN}", f"Bearer {TOKEN}"]) is None
-    assert header_token(["Basic dXNlcjpwYXNz"]) is None
+    assert bearer_token([f"Bearer {TOKEN}"]) == TOKEN
+    assert bearer_token([f"Bearer {TOKEN}", f"Bearer {TOKEN}"]) is None
+    assert bearer_token(["Basic dXNlcjpwYXNz"]) is None
 
 
 def test_every_close_code_is_the_protocols_and_its_reason_fits_a_close_frame() -> None:

@@ -72,11 +72,6 @@ _REASONS = {
 }
 
 
-def header_token(authorization: list[str]) -> str | None:
-    """The bearer token of the upgrade request's ``Authorization`` lines (:func:`bearer_token`'s rules)."""
-    return bearer_token(authorization)
-
-
 def message_token(message: str | bytes) -> str | None:
     """The token of a first message ``{"token": "<access token>"}`` (a text frame), or ``None`` for anything
     else: a binary frame, more than :data:`MAX_FIRST_MESSAGE_BYTES`, not JSON, not exactly that object, or a
